@@ -1,0 +1,1 @@
+//! gofer crate.

@@ -1,0 +1,1 @@
+//! Integration tests for rvisor live under `tests/`.
