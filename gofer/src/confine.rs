@@ -1,0 +1,49 @@
+//! Shutting the gofer into the container's rootfs before it serves.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::stat::Mode;
+
+use crate::GoferError;
+
+/// Opens the rootfs as an `O_PATH|O_DIRECTORY` fd, the anchor of every walk.
+pub fn open_root(path: &Path) -> Result<OwnedFd, GoferError> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let raw = nix::fcntl::open(path, flags, Mode::empty())?;
+    // SAFETY: open just returned this fd; nothing else owns it.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+}
+
+/// Enters private mount/IPC/UTS namespaces, chroots into `root_path` and
+/// sets `no_new_privs`. Needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; must run
+/// before [`install_seccomp`](crate::install_seccomp), which forbids all of
+/// these calls.
+pub fn confine(root_path: &Path) -> Result<(), GoferError> {
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)?;
+    // Nothing we do to mounts from here on may propagate back to the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )?;
+    nix::unistd::chroot(root_path)?;
+    nix::unistd::chdir("/")?;
+    nix::sys::prctl::set_no_new_privs()?;
+    Ok(())
+}
+
+/// Opens the root, confines the process, installs the seccomp filter and
+/// serves `sock` until the sentry hangs up.
+pub fn run(sock: OwnedFd, root_path: &Path) -> Result<(), GoferError> {
+    let root = open_root(root_path)?;
+    confine(root_path)?;
+    crate::install_seccomp()?;
+    tracing::debug!(root = ?root.as_fd(), "gofer serving");
+    crate::serve(sock, root)
+}
