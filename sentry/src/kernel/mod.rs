@@ -1,0 +1,3 @@
+//! Tasks, thread groups, signals and blocking.
+
+pub mod wait;
