@@ -1,3 +1,8 @@
 //! Tasks, thread groups, signals and blocking.
 
+pub mod ctx;
+pub mod run;
+pub mod sigframe;
+pub mod signal;
+pub mod task;
 pub mod wait;

@@ -44,7 +44,11 @@ impl Waker {
                     if now >= d {
                         return false;
                     }
-                    s = self.cv.wait_timeout(s, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                    s = self
+                        .cv
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
             }
         }
@@ -68,7 +72,10 @@ impl WaitQueue {
         let mut ws = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
         ws.retain(|x| x.strong_count() > 0);
         ws.push(Arc::downgrade(w));
-        Registration { q: self, w: Arc::downgrade(w) }
+        Registration {
+            q: self,
+            w: Arc::downgrade(w),
+        }
     }
 
     /// Wakes every registered waiter.

@@ -48,7 +48,10 @@ impl MemoryFile {
         if let Some(m) = MEMFILE.get() {
             return Ok(m);
         }
-        let fd = nix::sys::memfd::memfd_create(c"rvisor-memory", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)?;
+        let fd = nix::sys::memfd::memfd_create(
+            c"rvisor-memory",
+            nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+        )?;
         #[allow(clippy::cast_possible_wrap, reason = "FILE_SIZE is far below i64::MAX")]
         nix::unistd::ftruncate(&fd, FILE_SIZE as i64)?;
         // SAFETY: a fresh shared mapping of our own memfd; nothing else
@@ -66,7 +69,11 @@ impl MemoryFile {
         if base == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        let mf = MemoryFile { fd, base: base as usize, alloc: Mutex::new(Allocator::default()) };
+        let mf = MemoryFile {
+            fd,
+            base: base as usize,
+            alloc: Mutex::new(Allocator::default()),
+        };
         Ok(MEMFILE.get_or_init(|| mf))
     }
 
@@ -92,7 +99,9 @@ impl MemoryFile {
             return Err(Errno::ENOMEM);
         }
         for i in 0..fresh as u64 {
-            out.push(Arc::new(Frame { off: a.next + i * PAGE_SIZE }));
+            out.push(Arc::new(Frame {
+                off: a.next + i * PAGE_SIZE,
+            }));
         }
         a.next += fresh as u64 * PAGE_SIZE;
         drop(a);
@@ -116,7 +125,12 @@ impl MemoryFile {
         // access to the same page by two sentry threads is the same race the
         // application itself could have on that memory; it cannot corrupt
         // sentry state because the page holds only application data.
-        unsafe { std::slice::from_raw_parts_mut((self.base + off as usize) as *mut u8, PAGE_SIZE as usize) }
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                (self.base + off as usize) as *mut u8,
+                PAGE_SIZE as usize,
+            )
+        }
     }
 
     fn free(&self, off: u64) {
@@ -138,7 +152,10 @@ impl Frame {
     }
 
     /// The page's bytes, for writing.
-    #[allow(clippy::mut_from_ref, reason = "the page is memory shared with the application, see slice_mut")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the page is memory shared with the application, see slice_mut"
+    )]
     pub fn bytes_mut(&self) -> &mut [u8] {
         memfile().slice_mut(self.off)
     }

@@ -7,6 +7,7 @@
 //! [`platform::Context`].
 
 pub mod memfile;
+pub mod shm;
 mod vma;
 
 use std::collections::BTreeMap;
@@ -90,12 +91,22 @@ pub struct MapRequest {
 impl MemoryManager {
     /// An empty address space that keeps the host ranges every stub has.
     pub fn new(kept: &[platform::ptrace::KeptRange]) -> MemoryManager {
-        let mut inner = Inner { mmap_base: STACK_TOP - (STACK_MAX + (1 << 30)), ..Default::default() };
+        let mut inner = Inner {
+            mmap_base: STACK_TOP - (STACK_MAX + (1 << 30)),
+            ..Default::default()
+        };
         for k in kept {
-            let v = Vma::new(k.start, k.end, PROT_READ | PROT_EXEC, VmaKind::Host(k.name.clone()));
+            let v = Vma::new(
+                k.start,
+                k.end,
+                PROT_READ | PROT_EXEC,
+                VmaKind::Host(k.name.clone()),
+            );
             inner.vmas.insert(k.start, v);
         }
-        MemoryManager { inner: Mutex::new(inner) }
+        MemoryManager {
+            inner: Mutex::new(inner),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -122,10 +133,23 @@ impl MemoryManager {
                 }
             }
             if any {
-                host.protect(v.start, v.end - v.start, ro).map_err(|_| Errno::ENOMEM)?;
+                host.protect(v.start, v.end - v.start, ro)
+                    .map_err(|_| Errno::ENOMEM)?;
             }
         }
-        let ptes = inner.ptes.iter().map(|(a, p)| (*a, Pte { frame: p.frame.clone(), host: None })).collect();
+        let ptes = inner
+            .ptes
+            .iter()
+            .map(|(a, p)| {
+                (
+                    *a,
+                    Pte {
+                        frame: p.frame.clone(),
+                        host: None,
+                    },
+                )
+            })
+            .collect();
         let child = Inner {
             vmas: inner.vmas.clone(),
             ptes,
@@ -133,13 +157,20 @@ impl MemoryManager {
             brk: inner.brk,
             mmap_base: inner.mmap_base,
         };
-        Ok(MemoryManager { inner: Mutex::new(child) })
+        Ok(MemoryManager {
+            inner: Mutex::new(child),
+        })
     }
 
     /// Removes every application mapping from the host stub (for exec).
     pub fn unmap_all(&self, host: &mut dyn Context) -> Result<(), Errno> {
         let mut g = self.lock();
-        let ranges: Vec<(u64, u64)> = g.vmas.values().filter(|v| !v.is_host()).map(|v| (v.start, v.end)).collect();
+        let ranges: Vec<(u64, u64)> = g
+            .vmas
+            .values()
+            .filter(|v| !v.is_host())
+            .map(|v| (v.start, v.end))
+            .collect();
         for (s, e) in ranges {
             host.unmap(s, e - s).map_err(|_| Errno::ENOMEM)?;
         }
@@ -223,7 +254,9 @@ impl MemoryManager {
         if addr % PAGE_SIZE != 0 || len == 0 {
             return Err(Errno::EINVAL);
         }
-        let end = addr.checked_add(page_up(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::EINVAL)?)
+            .ok_or(Errno::EINVAL)?;
         if end > platform::ptrace::APP_TOP {
             return Err(Errno::EINVAL);
         }
@@ -234,11 +267,19 @@ impl MemoryManager {
         g.unmap_range(host, addr, end)
     }
 
-    pub fn mprotect(&self, host: &mut dyn Context, addr: u64, len: u64, prot: i32) -> Result<(), Errno> {
+    pub fn mprotect(
+        &self,
+        host: &mut dyn Context,
+        addr: u64,
+        len: u64,
+        prot: i32,
+    ) -> Result<(), Errno> {
         if addr % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        let end = addr.checked_add(page_up(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::ENOMEM)?)
+            .ok_or(Errno::ENOMEM)?;
         if end == addr {
             return Ok(());
         }
@@ -272,7 +313,9 @@ impl MemoryManager {
     /// madvise(MADV_DONTNEED): private pages read back as zero (or file
     /// contents), shared ones keep their data.
     pub fn dontneed(&self, host: &mut dyn Context, addr: u64, len: u64) -> Result<(), Errno> {
-        let end = addr.checked_add(page_up(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::EINVAL)?)
+            .ok_or(Errno::EINVAL)?;
         let mut g = self.lock();
         if !g.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
@@ -323,7 +366,11 @@ impl MemoryManager {
             return Ok(old);
         }
         // Grow in place when the following range is free.
-        if fixed.is_none() && old_end == v.end && !g.overlaps(old_end, old + new_len) && old + new_len <= g.mmap_ceiling() {
+        if fixed.is_none()
+            && old_end == v.end
+            && !g.overlaps(old_end, old + new_len)
+            && old + new_len <= g.mmap_ceiling()
+        {
             if let Some(vm) = g.vmas.get_mut(&v.start) {
                 vm.end = old + new_len;
             }
@@ -347,7 +394,11 @@ impl MemoryManager {
             None => g.find_gap(0, new_len).ok_or(Errno::ENOMEM)?,
         };
         // Move VMA pieces and pages; the host picks them up on faults.
-        let moved: Vec<(u64, Pte)> = g.ptes.range(old..old_end).map(|(a, p)| (*a, p.clone())).collect();
+        let moved: Vec<(u64, Pte)> = g
+            .ptes
+            .range(old..old_end)
+            .map(|(a, p)| (*a, p.clone()))
+            .collect();
         let mut nv = v.clone();
         nv.pgoff = v.pgoff + (old - v.start) / PAGE_SIZE;
         nv.start = dest;
@@ -389,8 +440,15 @@ impl MemoryManager {
                     (frame, prot)
                 }
             };
-            host.map(page, PAGE_SIZE, prot, frame.offset()).map_err(|_| FaultError::Bus)?;
-            g.ptes.insert(page, Pte { frame, host: Some(prot) });
+            host.map(page, PAGE_SIZE, prot, frame.offset())
+                .map_err(|_| FaultError::Bus)?;
+            g.ptes.insert(
+                page,
+                Pte {
+                    frame,
+                    host: Some(prot),
+                },
+            );
             return Ok(());
         }
         let lo = page_down(addr & !(FAULT_WINDOW - 1)).max(v.start);
@@ -413,7 +471,13 @@ impl MemoryManager {
             };
             let prot = host_prot(&v, Arc::strong_count(&frame) == 1);
             let off = frame.offset();
-            g.ptes.insert(a, Pte { frame, host: Some(prot) });
+            g.ptes.insert(
+                a,
+                Pte {
+                    frame,
+                    host: Some(prot),
+                },
+            );
             run = match run {
                 Some((s, o, p)) if p == prot && o + (a - s) == off => Some((s, o, p)),
                 Some(r) => {
@@ -428,7 +492,8 @@ impl MemoryManager {
             runs.push((r, a));
         }
         for ((s, off, prot), end) in runs {
-            host.map(s, end - s, prot, off).map_err(|_| FaultError::Bus)?;
+            host.map(s, end - s, prot, off)
+                .map_err(|_| FaultError::Bus)?;
         }
         Ok(())
     }
@@ -490,11 +555,15 @@ impl MemoryManager {
     /// Whether `[addr, addr+len)` is mapped with at least `prot`.
     pub fn check_access(&self, addr: u64, len: u64, write: bool) -> bool {
         let g = self.lock();
-        let Some(end) = addr.checked_add(len) else { return false };
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
         let mut a = page_down(addr);
         while a < end {
             match g.vma_at(a) {
-                Some(v) if !v.is_host() && v.prot != 0 && (!write || v.prot & PROT_WRITE != 0) => a = v.end,
+                Some(v) if !v.is_host() && v.prot != 0 && (!write || v.prot & PROT_WRITE != 0) => {
+                    a = v.end
+                }
                 _ => return false,
             }
         }
@@ -514,8 +583,61 @@ impl MemoryManager {
     /// Total mapped bytes and resident bytes (pages with a frame).
     pub fn usage(&self) -> (u64, u64) {
         let g = self.lock();
-        let vm = g.vmas.values().filter(|v| !v.is_host()).map(|v| v.end - v.start).sum();
+        let vm = g
+            .vmas
+            .values()
+            .filter(|v| !v.is_host())
+            .map(|v| v.end - v.start)
+            .sum();
         (vm, g.ptes.len() as u64 * PAGE_SIZE)
+    }
+
+    /// Marks the shared mapping at `addr` as opened read-only: mprotect may
+    /// not add PROT_WRITE to it.
+    pub fn deny_shared_write(&self, addr: u64) {
+        if let Some(v) = self.lock().vmas.get_mut(&addr) {
+            v.may_write_shared = false;
+        }
+    }
+
+    /// Writes into application memory regardless of protection (the
+    /// loader zeroing the tail of a read-only segment).
+    pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let mut g = self.lock();
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
+            let page = page_down(a);
+            let v = g.vma_at(page).cloned().ok_or(Errno::EFAULT)?;
+            let frame = g.frame_for_access(page)?;
+            let frame = if !v.shared && Arc::strong_count(&frame) > 2 {
+                let c = frame.duplicate()?;
+                g.ptes.insert(
+                    page,
+                    Pte {
+                        frame: c.clone(),
+                        host: None,
+                    },
+                );
+                c
+            } else {
+                frame
+            };
+            let off = (a - page) as usize;
+            let n = (PAGE_SIZE as usize - off).min(data.len() - done);
+            frame.bytes_mut()[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// A key identifying the memory at `addr` across address spaces
+    /// (memory-file offset), for process-shared futexes.
+    pub fn futex_key(&self, addr: u64) -> Result<u64, Errno> {
+        let mut g = self.lock();
+        let page = page_down(addr);
+        let f = g.frame_for_access(page)?;
+        Ok(f.offset() + (addr - page))
     }
 
     /// Where the stack VMA lives, for the loader.
@@ -547,15 +669,26 @@ fn host_prot(v: &Vma, exclusive: bool) -> i32 {
 
 impl Inner {
     fn vma_at(&self, a: u64) -> Option<&Vma> {
-        self.vmas.range(..=a).next_back().map(|(_, v)| v).filter(|v| a < v.end)
+        self.vmas
+            .range(..=a)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| a < v.end)
     }
 
     fn overlaps(&self, s: u64, e: u64) -> bool {
-        self.vmas.range(..e).next_back().is_some_and(|(_, v)| v.end > s)
+        self.vmas
+            .range(..e)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > s)
     }
 
     fn overlaps_host(&self, s: u64, e: u64) -> bool {
-        self.vmas.range(..e).rev().take_while(|(_, v)| v.end > s).any(|(_, v)| v.is_host())
+        self.vmas
+            .range(..e)
+            .rev()
+            .take_while(|(_, v)| v.end > s)
+            .any(|(_, v)| v.is_host())
     }
 
     fn fully_mapped(&self, s: u64, e: u64) -> bool {
@@ -595,7 +728,9 @@ impl Inner {
     }
 
     fn split_at(&mut self, a: u64) {
-        let Some(v) = self.vma_at(a).cloned() else { return };
+        let Some(v) = self.vma_at(a).cloned() else {
+            return;
+        };
         if v.start == a {
             return;
         }
@@ -609,9 +744,16 @@ impl Inner {
     }
 
     fn merge_around(&mut self, s: u64, e: u64) {
-        let starts: Vec<u64> = self.vmas.range(..=e).map(|(k, _)| *k).filter(|k| *k + PAGE_SIZE >= s || *k >= s).collect();
+        let starts: Vec<u64> = self
+            .vmas
+            .range(..=e)
+            .map(|(k, _)| *k)
+            .filter(|k| *k + PAGE_SIZE >= s || *k >= s)
+            .collect();
         for k in starts {
-            let Some(v) = self.vmas.get(&k).cloned() else { continue };
+            let Some(v) = self.vmas.get(&k).cloned() else {
+                continue;
+            };
             if let Some(next) = self.vmas.get(&v.end).cloned() {
                 if v.can_merge(&next) {
                     self.vmas.remove(&next.start);
@@ -681,7 +823,13 @@ impl Inner {
             return Ok(p.frame.clone());
         }
         let f = self.new_frame(&v, a).map_err(|_| Errno::EFAULT)?;
-        self.ptes.insert(a, Pte { frame: f.clone(), host: None });
+        self.ptes.insert(
+            a,
+            Pte {
+                frame: f.clone(),
+                host: None,
+            },
+        );
         Ok(f)
     }
 
@@ -698,9 +846,16 @@ impl Inner {
         let copy = f.duplicate()?;
         let installed = self.ptes.get(&a).and_then(|p| p.host).is_some();
         if installed {
-            host.map(a, PAGE_SIZE, v.prot, copy.offset()).map_err(|_| Errno::EFAULT)?;
+            host.map(a, PAGE_SIZE, v.prot, copy.offset())
+                .map_err(|_| Errno::EFAULT)?;
         }
-        self.ptes.insert(a, Pte { frame: copy.clone(), host: installed.then_some(v.prot) });
+        self.ptes.insert(
+            a,
+            Pte {
+                frame: copy.clone(),
+                host: installed.then_some(v.prot),
+            },
+        );
         Ok(copy)
     }
 }

@@ -49,7 +49,16 @@ pub struct Vma {
 
 impl Vma {
     pub fn new(start: u64, end: u64, prot: i32, kind: VmaKind) -> Vma {
-        Vma { start, end, prot, shared: false, growsdown: false, may_write_shared: true, pgoff: 0, kind }
+        Vma {
+            start,
+            end,
+            prot,
+            shared: false,
+            growsdown: false,
+            may_write_shared: true,
+            pgoff: 0,
+            kind,
+        }
     }
 
     pub fn is_host(&self) -> bool {
@@ -57,7 +66,11 @@ impl Vma {
     }
 
     pub(super) fn can_merge(&self, next: &Vma) -> bool {
-        if self.end != next.start || self.prot != next.prot || self.shared != next.shared || self.growsdown != next.growsdown {
+        if self.end != next.start
+            || self.prot != next.prot
+            || self.shared != next.shared
+            || self.growsdown != next.growsdown
+        {
             return false;
         }
         match (&self.kind, &next.kind) {
@@ -71,9 +84,21 @@ impl Vma {
 
     /// This VMA as a line of `/proc/PID/maps`.
     pub fn maps_line(&self) -> String {
-        let r = if self.prot & libc::PROT_READ != 0 { 'r' } else { '-' };
-        let w = if self.prot & libc::PROT_WRITE != 0 { 'w' } else { '-' };
-        let x = if self.prot & libc::PROT_EXEC != 0 { 'x' } else { '-' };
+        let r = if self.prot & libc::PROT_READ != 0 {
+            'r'
+        } else {
+            '-'
+        };
+        let w = if self.prot & libc::PROT_WRITE != 0 {
+            'w'
+        } else {
+            '-'
+        };
+        let x = if self.prot & libc::PROT_EXEC != 0 {
+            'x'
+        } else {
+            '-'
+        };
         let p = if self.shared { 's' } else { 'p' };
         let (dev, ino, name, off) = match &self.kind {
             VmaKind::File(m) => {
@@ -89,7 +114,11 @@ impl Vma {
             VmaKind::Host(n) => (0, 0, n.clone(), 0),
             VmaKind::Anon => (0, 0, String::new(), 0),
         };
-        let pad = if name.is_empty() { String::new() } else { " ".repeat(26usize.saturating_sub(ino.to_string().len())) };
+        let pad = if name.is_empty() {
+            String::new()
+        } else {
+            " ".repeat(26usize.saturating_sub(ino.to_string().len()))
+        };
         format!(
             "{:08x}-{:08x} {r}{w}{x}{p} {off:08x} {:02x}:{:02x} {ino}{pad}{name}\n",
             self.start,

@@ -1,0 +1,391 @@
+//! The task loop: run application code, handle what stopped it, deliver
+//! signals, and tear tasks and processes down when they end.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use nix::errno::Errno;
+use platform::{Context, FpState, Regs, Stop};
+
+use super::ctx::TaskCtx;
+use super::sigframe;
+use super::signal::{
+    default_action, DefaultAction, SigInfo, SigSet, CLD_DUMPED, CLD_EXITED, CLD_KILLED,
+};
+use super::signal::{SA_NOCLDWAIT, SA_NODEFER, SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN};
+use super::task::{kernel, lock, ExitStatus, Task, ThreadGroup};
+use crate::mm::FaultError;
+
+/// How an interrupted syscall continues when a signal arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// ERESTARTSYS: restart if the handler has SA_RESTART, else EINTR.
+    Sys,
+    /// ERESTARTNOHAND: restart only if no handler runs.
+    NoHand,
+    /// ERESTARTNOINTR: always restart.
+    NoIntr,
+}
+
+/// How a new thread starts.
+#[derive(Debug)]
+pub enum Start {
+    /// Run `f` first (e.g. exec the init program), then the loop.
+    Fresh,
+    /// A forked child: the parent's registers (rax = 0) and FPU state.
+    Forked {
+        regs: Box<Regs>,
+        fp: Option<FpState>,
+    },
+}
+
+/// Per-thread loop state that is not shared with other threads.
+#[derive(Debug, Default)]
+pub struct LoopState {
+    pub restart: Option<Restart>,
+    /// The thread has exited (exit, exit_group, fatal signal).
+    pub exited: Option<ExitStatus>,
+}
+
+type Setup = Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>;
+
+/// Starts a host thread that runs `task` in a new stub.
+pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Result<()> {
+    let name = format!("task-{}", task.tid);
+    std::thread::Builder::new()
+        .name(name)
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let ctx = match kernel().platform.new_context() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("cannot create stub for task {}: {e}", task.tid);
+                    exit_thread(
+                        &task,
+                        None,
+                        ExitStatus::Signaled {
+                            sig: libc::SIGKILL,
+                            core: false,
+                        },
+                    );
+                    return;
+                }
+            };
+            let mm = task.tg.mm();
+            let mut t = TaskCtx { task, ctx, mm };
+            if let Start::Forked { regs, fp } = start {
+                *t.ctx.regs_mut() = *regs;
+                if let Some(fp) = fp {
+                    let _ = t.ctx.set_fp_state(&fp);
+                }
+            }
+            if let Some(f) = setup {
+                if let Err(e) = f(&mut t) {
+                    tracing::debug!("task {} set-up failed: {e}", t.task.tid);
+                    let status = ExitStatus::Exited(if e == Errno::ENOENT { 127 } else { 126 });
+                    group_exit(&t.task, status);
+                    let task = t.task.clone();
+                    exit_thread(&task, Some(&mut t), status);
+                    return;
+                }
+            }
+            run(t);
+        })?;
+    Ok(())
+}
+
+fn run(mut t: TaskCtx) {
+    let mut st = LoopState::default();
+    loop {
+        deliver_signals(&mut t, &mut st);
+        if let Some(status) = st.exited {
+            exit_thread(&t.task.clone(), Some(&mut t), status);
+            return;
+        }
+        t.task.set_interrupter(Some(t.ctx.interrupter()));
+        let stop = t.ctx.switch();
+        t.task.set_interrupter(None);
+        match stop {
+            Err(e) => {
+                tracing::debug!("task {}: stub lost: {e}", t.task.tid);
+                let status = ExitStatus::Signaled {
+                    sig: libc::SIGKILL,
+                    core: false,
+                };
+                group_exit(&t.task, status);
+                st.exited = Some(status);
+            }
+            Ok(Stop::Syscall) => crate::syscalls::dispatch(&mut t, &mut st),
+            Ok(Stop::Fault { addr, signo, code }) => {
+                let mm = t.mm.clone();
+                match mm.handle_fault(&mut t.ctx, addr) {
+                    Ok(()) => {}
+                    Err(FaultError::Segv(c)) => {
+                        force_signal(&t.task, SigInfo::fault(libc::SIGSEGV, c, addr))
+                    }
+                    Err(FaultError::Bus) => {
+                        force_signal(&t.task, SigInfo::fault(libc::SIGBUS, 2, addr))
+                    }
+                }
+                let _ = (signo, code);
+            }
+            Ok(Stop::Signal(info)) => {
+                force_signal(&t.task, SigInfo::fault(info.signo, info.code, info.addr))
+            }
+            Ok(Stop::Interrupted) => {}
+        }
+    }
+}
+
+/// A synchronous signal the thread caused: it cannot be blocked or
+/// ignored (Linux's force_sig_info).
+pub fn force_signal(task: &Arc<Task>, info: SigInfo) {
+    {
+        let mut h = lock(&task.tg.sighand);
+        let mut a = h.get(info.signo);
+        let blocked = lock(&task.mask).has(info.signo);
+        if a.handler == SIG_IGN || blocked {
+            a.handler = SIG_DFL;
+            h.set(info.signo, a);
+        }
+        if blocked {
+            let mut m = lock(&task.mask);
+            m.0 &= !SigSet::bit(info.signo);
+        }
+    }
+    task.send_signal(info);
+}
+
+/// Sends a signal to a process: any thread that does not block it gets it.
+pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
+    if info.signo == 0 {
+        return;
+    }
+    if info.signo == libc::SIGKILL {
+        group_exit_tg(
+            tg,
+            ExitStatus::Signaled {
+                sig: libc::SIGKILL,
+                core: false,
+            },
+        );
+        return;
+    }
+    // Ignored signals are dropped at once (except SIGCHLD's side effects).
+    let act = lock(&tg.sighand).get(info.signo);
+    let ignored = act.handler == SIG_IGN
+        || (act.handler == SIG_DFL && default_action(info.signo) == DefaultAction::Ignore);
+    if info.signo == libc::SIGCONT {
+        for t in tg.tasks() {
+            lock(&t.pending).discard(libc::SIGSTOP);
+        }
+    }
+    if ignored && info.signo != libc::SIGCONT {
+        return;
+    }
+    lock(&tg.shared_pending).push(info);
+    let tasks = tg.tasks();
+    let target = tasks
+        .iter()
+        .find(|t| !lock(&t.mask).has(info.signo))
+        .or(tasks.first());
+    if let Some(t) = target {
+        t.kick();
+    }
+}
+
+/// Decides what the next pending signals do, and does it.
+fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
+    if t.task.tg_exiting() {
+        let status = lock(&t.task.tg.state).exit.unwrap_or(ExitStatus::Signaled {
+            sig: libc::SIGKILL,
+            core: false,
+        });
+        st.exited = Some(status);
+        return;
+    }
+    loop {
+        let mask = *lock(&t.task.mask);
+        let info = lock(&t.task.pending)
+            .take(mask)
+            .or_else(|| lock(&t.task.tg.shared_pending).take(mask));
+        let Some(info) = info else { break };
+        let act = lock(&t.task.tg.sighand).get(info.signo);
+        if act.handler == SIG_IGN {
+            continue;
+        }
+        if act.handler == SIG_DFL {
+            let action = default_action(info.signo);
+            // The sandbox's init ignores what it has no handler for, unless
+            // it caused the signal itself.
+            if t.task.tg.pid == 1 && info.code <= 0 && info.signo != libc::SIGKILL {
+                continue;
+            }
+            match action {
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                DefaultAction::Stop => continue,
+                DefaultAction::Terminate | DefaultAction::CoreDump => {
+                    let status = ExitStatus::Signaled {
+                        sig: info.signo,
+                        core: action == DefaultAction::CoreDump,
+                    };
+                    group_exit(&t.task, status);
+                    st.exited = Some(status);
+                    return;
+                }
+            }
+        }
+        // A handler runs: settle the interrupted syscall first.
+        if let Some(r) = st.restart.take() {
+            let restart = match r {
+                Restart::Sys => act.flags & SA_RESTART != 0,
+                Restart::NoHand => false,
+                Restart::NoIntr => true,
+            };
+            apply_restart(t, restart);
+        }
+        let old_mask = lock(&t.task.saved_mask).take().unwrap_or(mask);
+        if sigframe::setup(t, &info, &act, old_mask).is_err() {
+            force_signal(&t.task, SigInfo::kernel(libc::SIGSEGV));
+            continue;
+        }
+        let mut new_mask = SigSet(old_mask.0 | act.mask.0);
+        if act.flags & SA_NODEFER == 0 {
+            new_mask.0 |= SigSet::bit(info.signo);
+        }
+        *lock(&t.task.mask) = new_mask.sanitized();
+        if act.flags & SA_RESETHAND != 0 {
+            let mut h = lock(&t.task.tg.sighand);
+            h.set(info.signo, Default::default());
+        }
+        break;
+    }
+    if let Some(m) = lock(&t.task.saved_mask).take() {
+        *lock(&t.task.mask) = m;
+    }
+    if st.restart.take().is_some() {
+        apply_restart(t, true);
+    }
+}
+
+fn apply_restart(t: &mut TaskCtx, restart: bool) {
+    let r = t.ctx.regs_mut();
+    if restart {
+        r.rax = r.orig_rax;
+        r.rip = r.rip.wrapping_sub(2);
+    } else {
+        r.rax = (-(libc::EINTR as i64)) as u64;
+    }
+}
+
+/// Starts the exit of every thread in the task's group.
+pub fn group_exit(task: &Arc<Task>, status: ExitStatus) {
+    group_exit_tg(&task.tg, status);
+}
+
+pub fn group_exit_tg(tg: &Arc<ThreadGroup>, status: ExitStatus) {
+    {
+        let mut s = lock(&tg.state);
+        if s.exiting {
+            return;
+        }
+        s.exiting = true;
+        s.exit = Some(status);
+    }
+    for t in tg.tasks() {
+        t.kick();
+    }
+}
+
+/// The last steps of a thread; the last thread of a group turns the group
+/// into a zombie and tells the parent.
+pub fn exit_thread(task: &Arc<Task>, t: Option<&mut TaskCtx>, status: ExitStatus) {
+    let ctid = task.clear_child_tid.load(Ordering::Acquire);
+    if let Some(t) = t {
+        if ctid != 0 {
+            let _ = t.write_obj(ctid, &0u32);
+            crate::syscalls::futex::wake_addr(t, ctid, 1);
+        }
+    }
+    task.exited.store(true, Ordering::Release);
+    let k = kernel();
+    let tg = task.tg.clone();
+    let last = tg.tasks().is_empty();
+    if task.tid != tg.pid {
+        k.unregister_task(task.tid);
+    }
+    if last {
+        let status = lock(&tg.state).exit.unwrap_or(status);
+        group_finished(&tg, status);
+    }
+    k.exit_wq.notify();
+}
+
+fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
+    let k = kernel();
+    // Drop the process's resources now; the zombie keeps only its status.
+    *lock(&tg.fds) = Arc::new(crate::vfs::FdTable::new());
+    if let Some(v) = lock(&tg.vfork_done).take() {
+        *lock(&v.0) = true;
+        v.1.notify_all();
+    }
+    let (children, parent) = {
+        let mut s = lock(&tg.state);
+        s.zombie = true;
+        s.exit = Some(status);
+        (std::mem::take(&mut s.children), s.parent.upgrade())
+    };
+    // Orphans go to the sandbox's init.
+    let init = k.group(1).filter(|i| !Arc::ptr_eq(i, tg));
+    for c in children {
+        lock(&c.state).parent = init.as_ref().map(Arc::downgrade).unwrap_or_default();
+        if let Some(i) = &init {
+            let zombie = lock(&c.state).zombie;
+            lock(&i.state).children.push(c);
+            if zombie {
+                i.child_wq.notify();
+            }
+        }
+    }
+    if tg.pid == 1 {
+        // init is gone: so is everyone else in the sandbox.
+        for g in k.groups() {
+            if !Arc::ptr_eq(&g, tg) {
+                group_exit_tg(
+                    &g,
+                    ExitStatus::Signaled {
+                        sig: libc::SIGKILL,
+                        core: false,
+                    },
+                );
+            }
+        }
+    }
+    let Some(parent) = parent else {
+        k.unregister_group(tg.pid);
+        return;
+    };
+    let exit_signal = lock(&tg.state).exit_signal;
+    let pact = lock(&parent.sighand).get(libc::SIGCHLD);
+    let autoreap = pact.handler == SIG_IGN || pact.flags & SA_NOCLDWAIT != 0;
+    if autoreap {
+        lock(&parent.state).children.retain(|c| !Arc::ptr_eq(c, tg));
+        k.unregister_group(tg.pid);
+    }
+    if exit_signal != 0 {
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (CLD_EXITED, c),
+            ExitStatus::Signaled { sig, core } => (if core { CLD_DUMPED } else { CLD_KILLED }, sig),
+        };
+        let info = SigInfo {
+            signo: exit_signal,
+            code,
+            pid: tg.pid,
+            uid: lock(&tg.creds).uid,
+            status: st,
+            ..Default::default()
+        };
+        send_to_group(&parent, info);
+    }
+    parent.child_wq.notify();
+}

@@ -1,0 +1,316 @@
+//! System information, identity, limits and scheduling.
+
+use nix::errno::Errno;
+
+use super::{ok, Args, SysResult};
+use crate::kernel::ctx::TaskCtx;
+use crate::kernel::task::{kernel, lock, Rlimit, RLIMIT_COUNT, RLIM_INFINITY};
+
+/// The kernel release the sandbox reports (see docs/architecture.md).
+pub const RELEASE: &str = "6.1.0";
+pub const VERSION: &str = "#1 SMP PREEMPT_DYNAMIC rvisor";
+
+pub fn sys_uname(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let k = kernel();
+    let fields: [Vec<u8>; 6] = [
+        b"Linux".to_vec(),
+        lock(&k.hostname).clone(),
+        RELEASE.as_bytes().to_vec(),
+        VERSION.as_bytes().to_vec(),
+        b"x86_64".to_vec(),
+        lock(&k.domainname).clone(),
+    ];
+    let mut buf = vec![0u8; 65 * 6];
+    for (i, f) in fields.iter().enumerate() {
+        let n = f.len().min(64);
+        buf[i * 65..i * 65 + n].copy_from_slice(&f[..n]);
+    }
+    t.copy_out(a.u64(0), &buf)?;
+    ok(0)
+}
+
+pub fn sys_sethostname(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let len = a.usize(1);
+    if len > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let name = t.copy_in_vec(a.u64(0), len)?;
+    let target = if a.nr == libc::SYS_sethostname as u64 {
+        &kernel().hostname
+    } else {
+        &kernel().domainname
+    };
+    *lock(target) = name;
+    ok(0)
+}
+
+pub fn sys_getrandom(t: &mut TaskCtx, a: &Args) -> SysResult {
+    const GRND_NONBLOCK: u32 = 1;
+    const GRND_RANDOM: u32 = 2;
+    const GRND_INSECURE: u32 = 4;
+    let flags = a.u32(2);
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = a.usize(1).min(33_554_431);
+    let mut buf = vec![0u8; len];
+    fill_random(&mut buf);
+    t.copy_out(a.u64(0), &buf)?;
+    ok(len)
+}
+
+/// Fills `buf` from the host's random pool.
+pub fn fill_random(buf: &mut [u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: writes at most buf.len() - done bytes into buf[done..].
+        let r = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if r <= 0 {
+            break;
+        }
+        done += usize::try_from(r).unwrap_or(0);
+    }
+}
+
+fn rlimit_index(r: u32) -> Result<u32, Errno> {
+    if (r as usize) < RLIMIT_COUNT {
+        Ok(r)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+fn put_rlimit(t: &mut TaskCtx, addr: u64, r: Rlimit) -> Result<(), Errno> {
+    t.write_obj(
+        addr,
+        &libc::rlimit {
+            rlim_cur: r.cur,
+            rlim_max: r.max,
+        },
+    )
+}
+
+pub fn sys_getrlimit(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let r = rlimit_index(a.u32(0))?;
+    let v = t.tg().rlimit(r);
+    put_rlimit(t, a.u64(1), v)?;
+    ok(0)
+}
+
+fn set_rlimit(
+    t: &TaskCtx,
+    tg: &std::sync::Arc<crate::kernel::task::ThreadGroup>,
+    r: u32,
+    new: Rlimit,
+) -> Result<(), Errno> {
+    if new.cur > new.max {
+        return Err(Errno::EINVAL);
+    }
+    if r == libc::RLIMIT_NOFILE as u32 && new.max > 1_048_576 && new.max != RLIM_INFINITY {
+        return Err(Errno::EPERM);
+    }
+    if r == libc::RLIMIT_NOFILE as u32 && new.max == RLIM_INFINITY {
+        return Err(Errno::EPERM);
+    }
+    let _ = t;
+    let mut l = lock(&tg.rlimits);
+    if let Some(slot) = l.get_mut(r as usize) {
+        *slot = new;
+    }
+    drop(l);
+    if r == libc::RLIMIT_NOFILE as u32 {
+        tg.fds()
+            .set_limit(usize::try_from(new.cur).unwrap_or(usize::MAX));
+    }
+    Ok(())
+}
+
+pub fn sys_setrlimit(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let r = rlimit_index(a.u32(0))?;
+    let v: libc::rlimit = t.read_obj(a.u64(1))?;
+    let tg = t.tg().clone();
+    set_rlimit(
+        t,
+        &tg,
+        r,
+        Rlimit {
+            cur: v.rlim_cur,
+            max: v.rlim_max,
+        },
+    )?;
+    ok(0)
+}
+
+pub fn sys_prlimit64(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let pid = a.i32(0);
+    let r = rlimit_index(a.u32(1))?;
+    let tg = if pid == 0 || pid == t.pid() {
+        t.tg().clone()
+    } else {
+        kernel().group(pid).ok_or(Errno::ESRCH)?
+    };
+    let new = if a.u64(2) != 0 {
+        Some(t.read_obj::<libc::rlimit>(a.u64(2))?)
+    } else {
+        None
+    };
+    let old = tg.rlimit(r);
+    if let Some(n) = new {
+        set_rlimit(
+            t,
+            &tg,
+            r,
+            Rlimit {
+                cur: n.rlim_cur,
+                max: n.rlim_max,
+            },
+        )?;
+    }
+    if a.u64(3) != 0 {
+        put_rlimit(t, a.u64(3), old)?;
+    }
+    ok(0)
+}
+
+pub fn sys_getuid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(lock(&t.tg().creds).uid)
+}
+pub fn sys_geteuid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(lock(&t.tg().creds).euid)
+}
+pub fn sys_getgid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(lock(&t.tg().creds).gid)
+}
+pub fn sys_getegid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(lock(&t.tg().creds).egid)
+}
+
+pub fn sys_getresuid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let c = lock(&t.tg().creds).clone();
+    t.write_obj(a.u64(0), &c.uid)?;
+    t.write_obj(a.u64(1), &c.euid)?;
+    t.write_obj(a.u64(2), &c.suid)?;
+    ok(0)
+}
+
+pub fn sys_getresgid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let c = lock(&t.tg().creds).clone();
+    t.write_obj(a.u64(0), &c.gid)?;
+    t.write_obj(a.u64(1), &c.egid)?;
+    t.write_obj(a.u64(2), &c.sgid)?;
+    ok(0)
+}
+
+pub fn sys_getgroups(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let size = a.i32(0);
+    let groups = lock(&t.tg().creds).groups.clone();
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if size == 0 {
+        return ok(groups.len());
+    }
+    if (size as usize) < groups.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
+    t.copy_out(a.u64(1), &bytes)?;
+    ok(groups.len())
+}
+
+pub fn sys_sched_getaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let len = a.usize(1);
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a.i32(0) != 0 && kernel().task(a.i32(0)).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(64);
+    let mask: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    t.write_obj(a.u64(2), &mask)?;
+    ok(8)
+}
+
+pub fn sys_sched_setaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
+    if a.i32(0) != 0 && kernel().task(a.i32(0)).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    if a.usize(1) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = t.read_obj(a.u64(2))?;
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(64);
+    let avail: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    if mask & avail == 0 {
+        return Err(Errno::EINVAL);
+    }
+    ok(0)
+}
+
+pub fn sys_sched_yield(_t: &mut TaskCtx, _a: &Args) -> SysResult {
+    std::thread::yield_now();
+    ok(0)
+}
+
+pub fn sys_getcpu(t: &mut TaskCtx, a: &Args) -> SysResult {
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = u32::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0);
+    if a.u64(0) != 0 {
+        t.write_obj(a.u64(0), &cpu)?;
+    }
+    if a.u64(1) != 0 {
+        t.write_obj(a.u64(1), &0u32)?;
+    }
+    ok(0)
+}
+
+pub fn sys_sysinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
+    // SAFETY: sysinfo fills a plain struct.
+    let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    unsafe { libc::sysinfo(&mut si) };
+    let k = kernel();
+    si.uptime = i64::try_from(k.boot.elapsed().as_secs()).unwrap_or(0);
+    si.procs = u16::try_from(k.groups().len()).unwrap_or(u16::MAX);
+    // SAFETY: sysinfo is plain data; viewing it as bytes is sound.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (&si as *const libc::sysinfo).cast::<u8>(),
+            std::mem::size_of::<libc::sysinfo>(),
+        )
+    }
+    .to_vec();
+    t.copy_out(a.u64(0), &bytes)?;
+    ok(0)
+}
+
+pub fn sys_umask(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let mut fs = lock(&t.tg().fs);
+    let old = fs.umask;
+    fs.umask = a.u32(0) & 0o777;
+    ok(old)
+}
+
+pub fn sys_getpriority(_t: &mut TaskCtx, a: &Args) -> SysResult {
+    if a.i32(0) > 2 || a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The kernel returns 20 - nice.
+    ok(20)
+}
+
+pub fn sys_setpriority(_t: &mut TaskCtx, a: &Args) -> SysResult {
+    if a.i32(0) > 2 || a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    ok(0)
+}

@@ -1,0 +1,525 @@
+//! Process life cycle: clone/fork/vfork, exit, wait, ids, sessions.
+
+use std::sync::{Arc, Condvar, Mutex};
+
+use nix::errno::Errno;
+use platform::Context;
+
+use super::{ok, ok_i64, Args, SysResult, SyscallReturn};
+use crate::kernel::ctx::TaskCtx;
+use crate::kernel::run::{spawn, Start};
+use crate::kernel::signal::{SigInfo, CLD_DUMPED, CLD_EXITED, CLD_KILLED};
+use crate::kernel::task::{kernel, lock, ExitStatus, Task, ThreadGroup};
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_PARENT: u64 = 0x8000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_NEWNS: u64 = 0x20000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+const CLONE_NEW_ANY: u64 = 0x7e02_0000 | 0x2000_0000 | 0x0200_0000;
+
+const WNOHANG: i32 = 1;
+const WUNTRACED: i32 = 2;
+const WEXITED: i32 = 4;
+const WCONTINUED: i32 = 8;
+const WNOWAIT: i32 = 0x0100_0000;
+const WNOTHREAD: i32 = 0x2000_0000;
+const WALL: i32 = 0x4000_0000;
+const WCLONE: i32 = -0x8000_0000;
+
+pub fn sys_fork(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    do_clone(t, libc::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+pub fn sys_vfork(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    do_clone(t, CLONE_VM | CLONE_VFORK | libc::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+pub fn sys_clone(t: &mut TaskCtx, a: &Args) -> SysResult {
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
+    do_clone(t, a.u64(0), a.u64(1), a.u64(2), a.u64(3), a.u64(4))
+}
+
+fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        // Threads sharing an address space are not supported yet.
+        return Err(Errno::ENOSYS);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (CLONE_NEW_ANY | CLONE_NEWNS | CLONE_PIDFD) != 0 {
+        return Err(Errno::EPERM);
+    }
+    let k = kernel();
+    let parent_tg = t.tg().clone();
+    let pid = k.alloc_pid()?;
+    let mm = Arc::new(t.mm.fork(&mut t.ctx)?);
+    let fds = if flags & CLONE_FILES != 0 {
+        parent_tg.fds()
+    } else {
+        Arc::new(parent_tg.fds().fork())
+    };
+    let fs = t.fs();
+    let sighand = lock(&parent_tg.sighand).clone();
+    let creds = lock(&parent_tg.creds).clone();
+    let rlimits = *lock(&parent_tg.rlimits);
+    let (pgid, sid) = {
+        let s = lock(&parent_tg.state);
+        (s.pgid, s.sid)
+    };
+    let real_parent = if flags & CLONE_PARENT != 0 {
+        parent_tg.parent()
+    } else {
+        Some(parent_tg.clone())
+    };
+    let tg = ThreadGroup::new(
+        pid,
+        real_parent.as_ref().map(Arc::downgrade).unwrap_or_default(),
+        pgid,
+        sid,
+        mm,
+        fds,
+        fs,
+        sighand,
+        creds,
+        Some(rlimits),
+    );
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the exit signal is the low byte"
+    )]
+    {
+        lock(&tg.state).exit_signal = (flags & 0xff) as i32;
+    }
+    *lock(&tg.exec) = lock(&parent_tg.exec).clone();
+    let vfork = (flags & CLONE_VFORK != 0).then(|| Arc::new((Mutex::new(false), Condvar::new())));
+    *lock(&tg.vfork_done) = vfork.clone();
+    let mask = *lock(&t.task.mask);
+    let task = Task::new(pid, tg.clone(), mask, t.task.comm());
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        task.clear_child_tid
+            .store(ctid, std::sync::atomic::Ordering::Release);
+    }
+    k.register(&task);
+    if let Some(p) = &real_parent {
+        lock(&p.state).children.push(tg.clone());
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        t.write_obj(ptid, &pid)?;
+    }
+    let mut regs = Box::new(*t.ctx.regs());
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    let fp = t.ctx.fp_state().ok();
+    let setup: Option<Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>> =
+        if flags & CLONE_CHILD_SETTID != 0 {
+            Some(Box::new(move |c: &mut TaskCtx| {
+                let _ = c.write_obj(ctid, &pid);
+                Ok(())
+            }))
+        } else {
+            None
+        };
+    if spawn(task, Start::Forked { regs, fp }, setup).is_err() {
+        return Err(Errno::EAGAIN);
+    }
+    if let Some(v) = vfork {
+        let mut done = lock(&v.0);
+        while !*done {
+            done = v.1.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    ok(pid)
+}
+
+pub fn sys_clone3(_t: &mut TaskCtx, _a: &Args) -> SysResult {
+    // glibc falls back to clone() on ENOSYS.
+    Err(Errno::ENOSYS)
+}
+
+pub fn sys_exit(_t: &mut TaskCtx, a: &Args) -> SysResult {
+    Ok(SyscallReturn::Exit {
+        status: ExitStatus::Exited(a.i32(0) & 0xff),
+        group: false,
+    })
+}
+
+pub fn sys_exit_group(_t: &mut TaskCtx, a: &Args) -> SysResult {
+    Ok(SyscallReturn::Exit {
+        status: ExitStatus::Exited(a.i32(0) & 0xff),
+        group: true,
+    })
+}
+
+/// Which children a wait call is about.
+#[derive(Debug, Clone, Copy)]
+enum WaitFor {
+    Any,
+    Pid(i32),
+    Pgid(i32),
+}
+
+struct Reaped {
+    pid: i32,
+    status: ExitStatus,
+    uid: u32,
+}
+
+/// The common core of wait4 and waitid.
+fn wait_child(
+    t: &mut TaskCtx,
+    which: WaitFor,
+    options: i32,
+    reap: bool,
+) -> Result<Option<Reaped>, Errno> {
+    let me = t.tg().clone();
+    let my_pgid = lock(&me.state).pgid;
+    let k = kernel();
+    t.block(&[&me.child_wq], None, false, |_| {
+        let children = lock(&me.state).children.clone();
+        let matching: Vec<&Arc<ThreadGroup>> = children
+            .iter()
+            .filter(|c| match which {
+                WaitFor::Any => true,
+                WaitFor::Pid(p) => c.pid == p,
+                WaitFor::Pgid(g) => lock(&c.state).pgid == if g == 0 { my_pgid } else { g },
+            })
+            .filter(|c| {
+                let clone_child = lock(&c.state).exit_signal != libc::SIGCHLD;
+                options & WALL != 0 || (options & WCLONE != 0) == clone_child
+            })
+            .collect();
+        if matching.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        for c in matching {
+            let (zombie, status) = {
+                let s = lock(&c.state);
+                (s.zombie, s.exit)
+            };
+            if let (true, Some(status)) = (zombie, status) {
+                let uid = lock(&c.creds).uid;
+                if reap {
+                    lock(&me.state).children.retain(|x| !Arc::ptr_eq(x, c));
+                    k.unregister_group(c.pid);
+                }
+                return Ok(Some(Some(Reaped {
+                    pid: c.pid,
+                    status,
+                    uid,
+                })));
+            }
+        }
+        if options & WNOHANG != 0 {
+            return Ok(Some(None));
+        }
+        Ok(None)
+    })
+}
+
+pub fn sys_wait4(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let pid = a.i32(0);
+    let status_addr = a.u64(1);
+    let options = a.i32(2);
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid {
+        -1 => WaitFor::Any,
+        0 => WaitFor::Pgid(0),
+        p if p < -1 => WaitFor::Pgid(-p),
+        p => WaitFor::Pid(p),
+    };
+    match wait_child(t, which, options, true)? {
+        Some(r) => {
+            if status_addr != 0 {
+                t.write_obj(status_addr, &r.status.wait_status())?;
+            }
+            if a.u64(3) != 0 {
+                t.copy_out(a.u64(3), &[0u8; 144])?;
+            }
+            ok(r.pid)
+        }
+        None => ok(0),
+    }
+}
+
+pub fn sys_waitid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let idtype = a.i32(0);
+    let id = a.i32(1);
+    let infop = a.u64(2);
+    let options = a.i32(3);
+    if options & !(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)
+        != 0
+        || options & (WEXITED | WUNTRACED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let which = match idtype {
+        0 => WaitFor::Any,
+        1 if id > 0 => WaitFor::Pid(id),
+        2 if id >= 0 => WaitFor::Pgid(id),
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        // Only stop/continue events were asked for; we have none to give.
+        if options & WNOHANG != 0 {
+            return ok(0);
+        }
+        return Err(Errno::ECHILD);
+    }
+    let r = wait_child(t, which, options, options & WNOWAIT == 0)?;
+    if infop != 0 {
+        let info = match r {
+            Some(r) => {
+                let (code, status) = match r.status {
+                    ExitStatus::Exited(c) => (CLD_EXITED, c),
+                    ExitStatus::Signaled { sig, core } => {
+                        (if core { CLD_DUMPED } else { CLD_KILLED }, sig)
+                    }
+                };
+                SigInfo {
+                    signo: libc::SIGCHLD,
+                    code,
+                    pid: r.pid,
+                    uid: r.uid,
+                    status,
+                    ..Default::default()
+                }
+            }
+            None => SigInfo::default(),
+        };
+        t.copy_out(infop, &info.to_bytes())?;
+    }
+    ok(0)
+}
+
+pub fn sys_getpid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(t.pid())
+}
+
+pub fn sys_gettid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(t.tid())
+}
+
+pub fn sys_getppid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    ok(t.tg().parent().map(|p| p.pid).unwrap_or(0))
+}
+
+fn target_group(t: &TaskCtx, pid: i32) -> Result<Arc<ThreadGroup>, Errno> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid == 0 {
+        return Ok(t.tg().clone());
+    }
+    kernel()
+        .group(pid)
+        .filter(|g| !lock(&g.state).zombie || g.pid == pid)
+        .ok_or(Errno::ESRCH)
+}
+
+pub fn sys_getpgid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let g = target_group(t, a.i32(0))?;
+    let pgid = lock(&g.state).pgid;
+    ok(pgid)
+}
+
+pub fn sys_getpgrp(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    let pgid = lock(&t.tg().state).pgid;
+    ok(pgid)
+}
+
+pub fn sys_getsid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let g = target_group(t, a.i32(0))?;
+    let sid = lock(&g.state).sid;
+    ok(sid)
+}
+
+pub fn sys_setpgid(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let pid = a.i32(0);
+    let pgid = a.i32(1);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = t.tg().clone();
+    let target = if pid == 0 || pid == me.pid {
+        me.clone()
+    } else {
+        let g = kernel().group(pid).ok_or(Errno::ESRCH)?;
+        let is_child = g.parent().is_some_and(|p| Arc::ptr_eq(&p, &me));
+        if !is_child {
+            return Err(Errno::ESRCH);
+        }
+        g
+    };
+    let my_sid = lock(&me.state).sid;
+    let (tsid, tpid) = (lock(&target.state).sid, target.pid);
+    if tsid != my_sid {
+        return Err(Errno::EPERM);
+    }
+    if tsid == tpid {
+        return Err(Errno::EPERM); // a session leader
+    }
+    let pgid = if pgid == 0 { tpid } else { pgid };
+    if pgid != tpid {
+        let exists = kernel().groups().iter().any(|g| {
+            let s = lock(&g.state);
+            s.pgid == pgid && s.sid == my_sid && !s.zombie
+        });
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
+    lock(&target.state).pgid = pgid;
+    ok(0)
+}
+
+pub fn sys_setsid(t: &mut TaskCtx, _a: &Args) -> SysResult {
+    let me = t.tg().clone();
+    let pid = me.pid;
+    let leader = kernel().groups().iter().any(|g| lock(&g.state).pgid == pid);
+    if leader {
+        return Err(Errno::EPERM);
+    }
+    let mut s = lock(&me.state);
+    s.sid = pid;
+    s.pgid = pid;
+    ok(pid)
+}
+
+pub fn sys_set_tid_address(t: &mut TaskCtx, a: &Args) -> SysResult {
+    t.task
+        .clear_child_tid
+        .store(a.u64(0), std::sync::atomic::Ordering::Release);
+    ok(t.tid())
+}
+
+pub fn sys_arch_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
+    const ARCH_SET_GS: i32 = 0x1001;
+    const ARCH_SET_FS: i32 = 0x1002;
+    const ARCH_GET_FS: i32 = 0x1003;
+    const ARCH_GET_GS: i32 = 0x1004;
+    const ARCH_GET_CPUID: i32 = 0x1011;
+    const ARCH_SET_CPUID: i32 = 0x1012;
+    let addr = a.u64(1);
+    match a.i32(0) {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if addr >= platform::ptrace::APP_TOP {
+                return Err(Errno::EPERM);
+            }
+            let r = t.regs_mut();
+            if a.i32(0) == ARCH_SET_FS {
+                r.fs_base = addr;
+            } else {
+                r.gs_base = addr;
+            }
+            ok(0)
+        }
+        ARCH_GET_FS => {
+            let v = t.regs().fs_base;
+            t.write_obj(addr, &v)?;
+            ok(0)
+        }
+        ARCH_GET_GS => {
+            let v = t.regs().gs_base;
+            t.write_obj(addr, &v)?;
+            ok(0)
+        }
+        ARCH_GET_CPUID => ok(1),
+        ARCH_SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
+    match a.i32(0) {
+        libc::PR_SET_NAME => {
+            let mut name = t.read_cstr(a.u64(1), usize::MAX).or_else(|e| {
+                if e == Errno::ENAMETOOLONG {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                }
+            })?;
+            name.truncate(15);
+            *lock(&t.task.comm) = name;
+            ok(0)
+        }
+        libc::PR_GET_NAME => {
+            let mut name = t.task.comm();
+            name.resize(16, 0);
+            name[15] = 0;
+            t.copy_out(a.u64(1), &name)?;
+            ok(0)
+        }
+        libc::PR_SET_PDEATHSIG => {
+            let sig = a.i32(1);
+            if !(0..=64).contains(&sig) {
+                return Err(Errno::EINVAL);
+            }
+            t.task
+                .pdeath_signal
+                .store(sig, std::sync::atomic::Ordering::Release);
+            ok(0)
+        }
+        libc::PR_GET_PDEATHSIG => {
+            let sig = t
+                .task
+                .pdeath_signal
+                .load(std::sync::atomic::Ordering::Acquire);
+            t.write_obj(a.u64(1), &sig)?;
+            ok(0)
+        }
+        libc::PR_GET_DUMPABLE => ok(1),
+        libc::PR_SET_DUMPABLE => match a.u64(1) {
+            0 | 1 => ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if a.u64(1) != 1 || a.u64(2) != 0 || a.u64(3) != 0 || a.u64(4) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            ok(0)
+        }
+        libc::PR_GET_NO_NEW_PRIVS => ok(0),
+        libc::PR_SET_CHILD_SUBREAPER => ok(0),
+        libc::PR_GET_CHILD_SUBREAPER => {
+            t.write_obj(a.u64(1), &0i32)?;
+            ok(0)
+        }
+        libc::PR_GET_KEEPCAPS => ok(0),
+        libc::PR_SET_KEEPCAPS => match a.u64(1) {
+            0 | 1 => ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        libc::PR_GET_SECCOMP => ok(0),
+        libc::PR_CAPBSET_READ => {
+            if a.u64(1) > 40 {
+                Err(Errno::EINVAL)
+            } else {
+                ok(1)
+            }
+        }
+        libc::PR_GET_TIMERSLACK => ok(50_000),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn ok_pid(p: i32) -> SysResult {
+    ok_i64(i64::from(p))
+}

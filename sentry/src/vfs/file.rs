@@ -1,0 +1,218 @@
+//! Open file descriptions: what an fd refers to.
+//!
+//! [`FileOps`] never blocks: an operation that would have to wait returns
+//! `EAGAIN`, and the syscall layer waits on [`FileOps::wait_queue`] (or on
+//! the host fd of [`FileOps::host_fd`]) until [`FileOps::poll`] says the
+//! file is ready, unless the description is `O_NONBLOCK`.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use nix::errno::Errno;
+
+use super::dentry::Dentry;
+use super::inode::{DirEntry, Stat};
+use crate::kernel::wait::WaitQueue;
+use crate::mm::{Frame, Mappable};
+
+/// The operations of one open file.
+pub trait FileOps: Send + Sync + Debug {
+    /// Reads at `off` (ignored by streams). `Ok(0)` is end of file.
+    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Writes at `off` (ignored by streams).
+    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Whether `lseek`/`pread` apply (`ESPIPE` otherwise).
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Err(Errno::ENOTDIR)
+    }
+
+    /// `POLLIN|POLLOUT|POLLHUP|POLLERR` bits that hold right now.
+    fn poll(&self) -> i16 {
+        libc::POLLIN | libc::POLLOUT
+    }
+
+    /// Notified whenever [`FileOps::poll`] may have changed; `None` for
+    /// files that are always ready (or whose readiness is the host fd's).
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        None
+    }
+
+    /// A host fd whose readiness must be polled on the host.
+    fn host_fd(&self) -> Option<RawFd> {
+        None
+    }
+
+    /// Bytes readable now (`ioctl(FIONREAD)`).
+    fn fionread(&self) -> Result<usize, Errno> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// The pages `mmap` maps; `None` means `ENODEV`.
+    fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        None
+    }
+
+    fn truncate(&self, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    fn fsync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    /// `fstat` of a file with no dentry (pipes, sockets, anon inodes).
+    /// Linux's anon inodes report mode 0600 with no file type.
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            mode: 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
+    }
+
+    /// The name `/proc/PID/fd` shows for a file with no dentry.
+    fn anon_name(&self) -> String {
+        "anon_inode:[unknown]".to_string()
+    }
+
+    /// A host terminal (the syscall layer forwards tty ioctls to it).
+    fn is_tty(&self) -> bool {
+        false
+    }
+
+    /// Where an `O_APPEND` write starts (the current size).
+    fn append_offset(&self) -> Result<u64, Errno> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// An `O_APPEND` write: returns the bytes written and the offset after
+    /// them. Files that can override this to find the end and write under
+    /// one lock, so concurrent appenders never overwrite each other.
+    fn write_append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        let off = self.append_offset()?;
+        let n = self.write(buf, off)?;
+        Ok((n, off + n as u64))
+    }
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An open file description, shared by dup'ed fds and across fork.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// Where it was opened; `None` for pipes, sockets and anon inodes.
+    pub dentry: Option<Arc<Dentry>>,
+    pub ops: Arc<dyn FileOps>,
+    /// `O_ACCMODE` plus status flags (`O_APPEND`, `O_NONBLOCK`, …).
+    pub flags: AtomicI32,
+    pub pos: Mutex<u64>,
+    /// The mappable with this file's path, made once so that successive
+    /// mmaps of one description compare equal (and their VMAs merge).
+    named_mappable: OnceLock<Option<Arc<dyn Mappable>>>,
+}
+
+impl OpenFile {
+    pub fn new(dentry: Option<Arc<Dentry>>, ops: Arc<dyn FileOps>, flags: i32) -> Arc<OpenFile> {
+        Arc::new(OpenFile {
+            dentry,
+            ops,
+            flags: AtomicI32::new(flags),
+            pos: Mutex::new(0),
+            named_mappable: OnceLock::new(),
+        })
+    }
+
+    pub fn flags(&self) -> i32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the status flags `fcntl(F_SETFL)` may change, keeping the
+    /// access mode.
+    pub fn set_status_flags(&self, flags: i32) {
+        const CHANGEABLE: i32 =
+            libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+        let _ = self
+            .flags
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some((old & !CHANGEABLE) | (flags & CHANGEABLE))
+            });
+    }
+
+    pub fn readable(&self) -> bool {
+        let acc = self.flags() & libc::O_ACCMODE;
+        self.flags() & libc::O_PATH == 0 && (acc == libc::O_RDONLY || acc == libc::O_RDWR)
+    }
+
+    pub fn writable(&self) -> bool {
+        let acc = self.flags() & libc::O_ACCMODE;
+        self.flags() & libc::O_PATH == 0 && (acc == libc::O_WRONLY || acc == libc::O_RDWR)
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & libc::O_NONBLOCK != 0
+    }
+
+    pub fn append(&self) -> bool {
+        self.flags() & libc::O_APPEND != 0
+    }
+
+    /// The absolute path of the file, or its anon name (`pipe:[N]`).
+    pub fn path(&self) -> Vec<u8> {
+        match &self.dentry {
+            Some(d) => d.path(),
+            None => self.ops.anon_name().into_bytes(),
+        }
+    }
+
+    /// `fstat`: the inode's stat if the file has one, else the ops'.
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        match &self.dentry {
+            Some(d) => d.inode.stat(),
+            None => self.ops.stat(),
+        }
+    }
+
+    /// What `mmap` maps, named after this file for `/proc/PID/maps`.
+    /// `None` means the file cannot be mapped (`ENODEV`).
+    pub fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        self.named_mappable
+            .get_or_init(|| {
+                let inner = self.ops.mappable()?;
+                let path = String::from_utf8_lossy(&self.path()).into_owned();
+                Some(Arc::new(NamedMappable { inner, path }) as Arc<dyn Mappable>)
+            })
+            .clone()
+    }
+}
+
+/// A mappable with the path it was opened by.
+#[derive(Debug)]
+struct NamedMappable {
+    inner: Arc<dyn Mappable>,
+    path: String,
+}
+
+impl Mappable for NamedMappable {
+    fn frame(&self, idx: u64) -> Result<Arc<Frame>, Errno> {
+        self.inner.frame(idx)
+    }
+
+    fn maps_identity(&self) -> (u64, u64, String) {
+        let (dev, ino, _) = self.inner.maps_identity();
+        (dev, ino, self.path.clone())
+    }
+}
