@@ -46,6 +46,7 @@ fn main() {
                 .unwrap_or_else(|_| filter.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .init();
     let r = match cli.command {
         Command::Do(a) => commands::run_do::run(a, cli.strace, cli.debug),

@@ -8,7 +8,9 @@ use super::stub;
 use crate::{Context, FpState, Interrupter, PlatformError, Prot, Regs, SignalInfo, Stop};
 
 const NT_X86_XSTATE: libc::c_int = 0x202;
-const XSTATE_MAX: usize = 4096;
+/// Large enough for every XSAVE feature (AMX tiles included); the kernel
+/// insists on getting back exactly the size it gave.
+const XSTATE_MAX: usize = 32768;
 
 /// A stub thread traced by the current sentry thread.
 #[derive(Debug)]

@@ -56,6 +56,7 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
         .name(name)
         .stack_size(1 << 20)
         .spawn(move || {
+            super::task::set_current(&task);
             let ctx = match kernel().platform.new_context() {
                 Ok(c) => c,
                 Err(e) => {

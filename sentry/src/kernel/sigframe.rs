@@ -151,6 +151,7 @@ pub fn restore(t: &mut TaskCtx) -> Result<SigSet, Errno> {
     }
     let r = t.ctx.regs_mut();
     let g = |i: usize| get(&uc, m + i * 8);
+    tracing::debug!("sigreturn to rip {:#x} rsp {:#x}", g(16), g(15));
     r.r8 = g(0);
     r.r9 = g(1);
     r.r10 = g(2);

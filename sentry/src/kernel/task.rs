@@ -201,6 +201,22 @@ struct PidTable {
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();
 
+thread_local! {
+    /// The task whose host thread this is (set by the task loop), for
+    /// code that needs the caller without a `TaskCtx` (`/proc/self`).
+    static CURRENT: std::cell::RefCell<Option<Weak<Task>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records `task` as the task of the calling host thread.
+pub fn set_current(task: &Arc<Task>) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(Arc::downgrade(task)));
+}
+
+/// The task of the calling host thread, if it runs one.
+pub fn current() -> Option<Arc<Task>> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(Weak::upgrade))
+}
+
 /// The sandbox's kernel. Set once at boot, before any task runs.
 pub fn kernel() -> &'static Kernel {
     KERNEL.get().expect("kernel not booted")

@@ -125,16 +125,20 @@ impl MemoryManager {
                 continue;
             }
             let ro = v.prot & !PROT_WRITE;
-            let mut any = false;
-            for (_, pte) in inner.ptes.range_mut(v.start..v.end) {
+            // Only installed pages can be re-protected in the host; mprotect
+            // fails on holes, so protect each installed run.
+            let mut runs: Vec<(u64, u64)> = Vec::new();
+            for (a, pte) in inner.ptes.range_mut(v.start..v.end) {
                 if let Some(p) = pte.host.as_mut() {
                     *p = ro;
-                    any = true;
+                    match runs.last_mut() {
+                        Some(r) if r.1 == *a => r.1 = *a + PAGE_SIZE,
+                        _ => runs.push((*a, *a + PAGE_SIZE)),
+                    }
                 }
             }
-            if any {
-                host.protect(v.start, v.end - v.start, ro)
-                    .map_err(|_| Errno::ENOMEM)?;
+            for (s, e) in runs {
+                host.protect(s, e - s, ro).map_err(|_| Errno::ENOMEM)?;
             }
         }
         let ptes = inner

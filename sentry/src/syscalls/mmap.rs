@@ -76,7 +76,7 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
             may_write_shared = false;
         }
-        let m = file.ops.mappable().ok_or(Errno::ENODEV)?;
+        let m = file.mappable().ok_or(Errno::ENODEV)?;
         VmaKind::File(m)
     };
     let pgoff = if flags & libc::MAP_ANONYMOUS != 0 {

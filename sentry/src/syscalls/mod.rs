@@ -6,6 +6,7 @@
 //! [`SysResult`].
 
 mod exec;
+pub mod fd;
 pub mod futex;
 pub mod info;
 mod mmap;
@@ -137,7 +138,7 @@ pub fn dispatch(t: &mut TaskCtx, st: &mut LoopState) {
             let mut r = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
             if !r.contains(&nr) {
                 r.push(nr);
-                tracing::warn!("unimplemented syscall {name} ({nr}) -> ENOSYS");
+                tracing::info!("unimplemented syscall {name} ({nr}) -> ENOSYS");
             }
             Err(Errno::ENOSYS)
         }

@@ -113,7 +113,8 @@ pub fn sys_rt_sigreturn(t: &mut TaskCtx, _a: &Args) -> SysResult {
             *lock(&t.task.mask) = mask;
             Ok(SyscallReturn::NoReturn)
         }
-        Err(_) => {
+        Err(e) => {
+            tracing::debug!("rt_sigreturn: bad frame: {e}");
             crate::kernel::run::force_signal(&t.task, SigInfo::kernel(libc::SIGSEGV));
             Ok(SyscallReturn::NoReturn)
         }

@@ -1,10 +1,28 @@
 //! The syscall table: number -> handler. Numbers not listed here return
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
-use super::{exec, futex, info, mmap, process, signal, time, Handler};
+use super::{exec, fd, futex, info, mmap, process, signal, time, Handler};
 
 pub fn entry(nr: u64) -> Option<Handler> {
     let h: Handler = match nr {
+        436 => fd::sys_close_range,          // close_range
+        296 => fd::sys_pwritev,              // pwritev
+        295 => fd::sys_preadv,               // preadv
+        293 => fd::sys_pipe2,                // pipe2
+        292 => fd::sys_dup3,                 // dup3
+        72 => fd::sys_fcntl,                 // fcntl
+        33 => fd::sys_dup2,                  // dup2
+        32 => fd::sys_dup,                   // dup
+        22 => fd::sys_pipe,                  // pipe
+        20 => fd::sys_writev,                // writev
+        19 => fd::sys_readv,                 // readv
+        18 => fd::sys_pwrite64,              // pwrite64
+        17 => fd::sys_pread64,               // pread64
+        16 => fd::sys_ioctl,                 // ioctl
+        8 => fd::sys_lseek,                  // lseek
+        3 => fd::sys_close,                  // close
+        1 => fd::sys_write,                  // write
+        0 => fd::sys_read,                   // read
         9 => mmap::sys_mmap,                 // mmap
         10 => mmap::sys_mprotect,            // mprotect
         11 => mmap::sys_munmap,              // munmap

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use super::inode::{same_inode, Inode, NAME_MAX};
+use super::inode::{same_inode, Inode, Stat, NAME_MAX};
 use super::Vfs;
 
 /// Longest path accepted, including the terminating NUL (`PATH_MAX`).
@@ -105,9 +105,25 @@ pub fn resolve(
     path: &[u8],
     follow_final: bool,
 ) -> Result<Arc<Dentry>, Errno> {
+    resolve_checked(vfs, root, start, path, follow_final, &|_| true)
+}
+
+/// Whether the caller may search (walk through) a directory with this
+/// stat; `EACCES` stops the walk where it answers no.
+pub type MaySearch<'a> = &'a dyn Fn(&Stat) -> bool;
+
+/// [`resolve`], checking search permission on every directory walked.
+pub fn resolve_checked(
+    vfs: &Vfs,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_final: bool,
+    may_search: MaySearch<'_>,
+) -> Result<Arc<Dentry>, Errno> {
     check_path(path)?;
     let mut links = 0;
-    walk(vfs, root, start, path, follow_final, &mut links)
+    walk(vfs, root, start, path, follow_final, &mut links, may_search)
 }
 
 /// Resolves all but the last component of `path`, for calls that create or
@@ -120,6 +136,18 @@ pub fn resolve_parent(
     root: &Arc<Dentry>,
     start: &Arc<Dentry>,
     path: &[u8],
+) -> Result<(Arc<Dentry>, Vec<u8>, bool), Errno> {
+    resolve_parent_checked(vfs, root, start, path, &|_| true)
+}
+
+/// [`resolve_parent`], checking search permission on every directory
+/// walked (the returned directory itself is left to the caller).
+pub fn resolve_parent_checked(
+    vfs: &Vfs,
+    root: &Arc<Dentry>,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    may_search: MaySearch<'_>,
 ) -> Result<(Arc<Dentry>, Vec<u8>, bool), Errno> {
     check_path(path)?;
     let trimmed_len = path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
@@ -137,7 +165,7 @@ pub fn resolve_parent(
         return Err(Errno::ENAMETOOLONG);
     }
     let mut links = 0;
-    let dir = walk(vfs, root, start, dir_path, true, &mut links)?;
+    let dir = walk(vfs, root, start, dir_path, true, &mut links, may_search)?;
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
     }
@@ -161,6 +189,7 @@ fn walk(
     path: &[u8],
     follow_final: bool,
     links: &mut u32,
+    may_search: MaySearch<'_>,
 ) -> Result<Arc<Dentry>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT); // an empty symlink target
@@ -177,8 +206,12 @@ fn walk(
         .collect();
     for (i, &name) in comps.iter().enumerate() {
         let last = i + 1 == comps.len();
-        if !cur.is_dir() {
+        let dir_stat = cur.inode.stat()?;
+        if !dir_stat.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        if !may_search(&dir_stat) {
+            return Err(Errno::EACCES);
         }
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
@@ -203,7 +236,7 @@ fn walk(
                     }
                     let target = child.inode.readlink()?;
                     // Relative targets resolve from the link's directory.
-                    cur = walk(vfs, root, &cur, &target, true, links)?;
+                    cur = walk(vfs, root, &cur, &target, true, links, may_search)?;
                 } else {
                     cur = child;
                 }

@@ -117,14 +117,20 @@ pub fn new_pipe() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
-        self.pipe.lock().readers -= 1;
+        {
+            let mut st = self.pipe.lock();
+            st.readers = st.readers.saturating_sub(1);
+        }
         self.pipe.wq.notify();
     }
 }
 
 impl Drop for PipeWriter {
     fn drop(&mut self) {
-        self.pipe.lock().writers -= 1;
+        {
+            let mut st = self.pipe.lock();
+            st.writers = st.writers.saturating_sub(1);
+        }
         self.pipe.wq.notify();
     }
 }

@@ -17,7 +17,7 @@
 //! may be held while taking a child's. Hence no lock cycles.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -72,6 +72,96 @@ impl Drop for GoferHandle {
     }
 }
 
+/// The most recently opened host resources of one kind (gofer directory
+/// handles, host fds of lower files). Nodes keep only weak references, so
+/// the gofer's and the sentry's fd use stay bounded however much of the
+/// host tree is visited: evicting closes a resource once no operation is
+/// using it, and the next use reopens it.
+struct Recent<T> {
+    items: Mutex<VecDeque<Arc<T>>>,
+    cap: usize,
+}
+
+impl<T> Recent<T> {
+    const fn new(cap: usize) -> Recent<T> {
+        Recent {
+            items: Mutex::new(VecDeque::new()),
+            cap,
+        }
+    }
+
+    fn add(&self, x: &Arc<T>) {
+        let evicted = {
+            let mut q = self.items.lock().unwrap_or_else(|e| e.into_inner());
+            q.push_back(Arc::clone(x));
+            if q.len() > self.cap {
+                q.pop_front()
+            } else {
+                None
+            }
+        };
+        // Closed (if unused) outside the lock.
+        drop(evicted);
+    }
+}
+
+static RECENT_DIRS: Recent<GoferHandle> = Recent::new(1024);
+static RECENT_FDS: Recent<OwnedFd> = Recent::new(256);
+
+/// A host directory, reopened by walking from its parent when its handle
+/// has been evicted.
+#[derive(Debug)]
+struct LowerDir {
+    client: Arc<Client>,
+    /// `None` for the root, whose handle is pinned.
+    parent: Option<(Arc<LowerDir>, Vec<u8>)>,
+    pinned: Option<Arc<GoferHandle>>,
+    open: Mutex<Weak<GoferHandle>>,
+}
+
+impl LowerDir {
+    fn child(self: &Arc<Self>, name: &[u8]) -> Arc<LowerDir> {
+        Arc::new(LowerDir {
+            client: Arc::clone(&self.client),
+            parent: Some((Arc::clone(self), name.to_vec())),
+            pinned: None,
+            open: Mutex::new(Weak::new()),
+        })
+    }
+
+    /// A handle on the directory, valid while the caller holds it.
+    fn handle(&self) -> Result<Arc<GoferHandle>, Errno> {
+        if let Some(h) = &self.pinned {
+            return Ok(Arc::clone(h));
+        }
+        // Child before parent: this lock order never inverts.
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = open.upgrade() {
+            return Ok(h);
+        }
+        let (parent, name) = self.parent.as_ref().ok_or(Errno::EIO)?;
+        let ph = parent.handle()?;
+        let (h, _) = self.client.walk(ph.h, name).map_err(gerr)?;
+        let h = Arc::new(GoferHandle {
+            client: Arc::clone(&self.client),
+            h,
+        });
+        *open = Arc::downgrade(&h);
+        RECENT_DIRS.add(&h);
+        Ok(h)
+    }
+
+    /// Keeps a handle some other walk already produced.
+    fn seed(&self, h: GoferHandle) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.strong_count() == 0 {
+            let h = Arc::new(h);
+            *open = Arc::downgrade(&h);
+            RECENT_DIRS.add(&h);
+        }
+    }
+}
+
 /// State shared by the nodes of one filesystem instance.
 #[derive(Debug)]
 struct Fs {
@@ -80,7 +170,7 @@ struct Fs {
     /// Serializes operations that change more than one node.
     tree: Mutex<()>,
     /// The lower root, for an overlay.
-    lower_root: OnceLock<Arc<GoferHandle>>,
+    lower_root: OnceLock<Arc<LowerDir>>,
     /// Pages holding file data, for statfs.
     pages: AtomicU64,
 }
@@ -126,7 +216,7 @@ impl Fs {
 /// Where a node that came from the host is: a name in a lower directory.
 #[derive(Debug)]
 struct LowerRef {
-    parent: Arc<GoferHandle>,
+    dir: Arc<LowerDir>,
     name: Vec<u8>,
     /// The inode number the host's readdir gave, until a walk gives stat.
     ino: u64,
@@ -171,7 +261,7 @@ struct FileBody {
     /// The data is still the lower file's: `pages` only caches it (for
     /// mmap) and `size` is unused.
     from_lower: bool,
-    lower_fd: Option<Arc<OwnedFd>>,
+    lower_fd: Weak<OwnedFd>,
 }
 
 #[derive(Debug)]
@@ -179,7 +269,7 @@ struct DirBody {
     children: BTreeMap<Vec<u8>, Arc<TmpInode>>,
     parent: Weak<TmpInode>,
     /// The host directory, for a lower directory.
-    handle: Option<Arc<GoferHandle>>,
+    lower: Option<Arc<LowerDir>>,
     /// The lower entries have not been read into `children` yet.
     unpopulated: bool,
 }
@@ -200,7 +290,7 @@ impl Body {
             libc::S_IFDIR => Body::Dir(DirBody {
                 children: BTreeMap::new(),
                 parent,
-                handle: None,
+                lower: None,
                 unpopulated: false,
             }),
             libc::S_IFLNK => Body::Symlink(None),
@@ -208,7 +298,7 @@ impl Body {
                 pages: BTreeMap::new(),
                 size: 0,
                 from_lower: false,
-                lower_fd: None,
+                lower_fd: Weak::new(),
             }),
             f => Body::Special(f),
         }
@@ -268,14 +358,23 @@ pub(crate) fn new_root_node(mode: u32, uid: u32, gid: u32) -> Arc<TmpInode> {
 pub fn overlay_root(client: Arc<Client>) -> Result<Arc<dyn Inode>, Errno> {
     let fs = Fs::new();
     let (h, stat) = client.attach().map_err(gerr)?;
-    let handle = Arc::new(GoferHandle { client, h });
-    let _ = fs.lower_root.set(Arc::clone(&handle));
+    let pinned = Some(Arc::new(GoferHandle {
+        client: Arc::clone(&client),
+        h,
+    }));
+    let lower = Arc::new(LowerDir {
+        client,
+        parent: None,
+        pinned,
+        open: Mutex::new(Weak::new()),
+    });
+    let _ = fs.lower_root.set(Arc::clone(&lower));
     let root = TmpInode::new(&fs, Weak::new(), None, None, libc::S_IFDIR);
     {
         let mut st = root.lock();
         st.lower_stat = Some(stat);
         if let Body::Dir(d) = &mut st.body {
-            d.handle = Some(handle);
+            d.lower = Some(lower);
             d.unpopulated = true;
         }
     }
@@ -330,8 +429,9 @@ impl State {
     /// A fresh handle on this node's host file.
     fn walk_lower(&self) -> Result<(GoferHandle, gofer::Stat), Errno> {
         let l = self.lower()?;
-        let client = Arc::clone(&l.parent.client);
-        let (h, stat) = client.walk(l.parent.h, &l.name).map_err(gerr)?;
+        let dir = l.dir.handle()?;
+        let client = Arc::clone(&l.dir.client);
+        let (h, stat) = client.walk(dir.h, &l.name).map_err(gerr)?;
         Ok((GoferHandle { client, h }, stat))
     }
 
@@ -342,27 +442,11 @@ impl State {
             return Ok(s);
         }
         let (h, s) = self.walk_lower()?;
-        if let Body::Dir(d) = &mut self.body {
-            d.handle.get_or_insert_with(|| Arc::new(h));
+        if let Body::Dir(DirBody { lower: Some(l), .. }) = &self.body {
+            l.seed(h);
         }
         self.lower_stat = Some(s);
         Ok(s)
-    }
-
-    fn dir_handle(&mut self) -> Result<Arc<GoferHandle>, Errno> {
-        if let Body::Dir(DirBody {
-            handle: Some(h), ..
-        }) = &self.body
-        {
-            return Ok(Arc::clone(h));
-        }
-        let (h, s) = self.walk_lower()?;
-        self.lower_stat.get_or_insert(s);
-        let h = Arc::new(h);
-        if let Body::Dir(d) = &mut self.body {
-            d.handle = Some(Arc::clone(&h));
-        }
-        Ok(h)
     }
 
     fn meta(&mut self) -> Result<Meta, Errno> {
@@ -444,17 +528,15 @@ impl State {
         }
     }
 
-    /// The host fd of a lower file, opened once.
+    /// The host fd of a lower file (kept while recently used).
     fn lower_fd(&mut self) -> Result<Arc<OwnedFd>, Errno> {
-        if let Body::File(FileBody {
-            lower_fd: Some(fd), ..
-        }) = &self.body
-        {
-            return Ok(Arc::clone(fd));
+        if let Some(fd) = self.file()?.lower_fd.upgrade() {
+            return Ok(fd);
         }
         let (h, _) = self.walk_lower()?;
         let fd = Arc::new(h.client.open(h.h, libc::O_RDONLY).map_err(gerr)?);
-        self.file()?.lower_fd = Some(Arc::clone(&fd));
+        self.file()?.lower_fd = Arc::downgrade(&fd);
+        RECENT_FDS.add(&fd);
         Ok(fd)
     }
 
@@ -498,7 +580,7 @@ impl State {
         let f = self.file()?;
         f.size = size;
         f.from_lower = false;
-        f.lower_fd = None;
+        f.lower_fd = Weak::new();
         fs.pages.fetch_add(f.pages.len() as u64, Ordering::Relaxed);
         self.lower = None;
         Ok(())
@@ -573,7 +655,7 @@ impl State {
             let f = self.file()?;
             f.from_lower = false;
             f.pages.clear();
-            f.lower_fd = None;
+            f.lower_fd = Weak::new();
             self.lower = None;
         }
         self.copy_up(fs)?;
@@ -640,19 +722,15 @@ impl TmpInode {
         if !st.dir()?.unpopulated {
             return Ok(());
         }
-        let handle = st.dir_handle()?;
-        let entries = handle.client.readdir(handle.h).map_err(gerr)?;
+        let ld = st.dir()?.lower.clone().ok_or(Errno::EIO)?;
+        let handle = ld.handle()?;
+        let entries = ld.client.readdir(handle.h).map_err(gerr)?;
         let mut children = BTreeMap::new();
         for e in entries {
             if check_name(&e.name, Errno::EINVAL).is_err() {
                 continue;
             }
-            let lower = LowerRef {
-                parent: Arc::clone(&handle),
-                name: e.name.clone(),
-                ino: e.ino,
-            };
-            let (fmt, stat) = match e.kind {
+            let (fmt, walked) = match e.kind {
                 libc::DT_DIR => (libc::S_IFDIR, None),
                 libc::DT_REG => (libc::S_IFREG, None),
                 libc::DT_LNK => (libc::S_IFLNK, None),
@@ -662,24 +740,34 @@ impl TmpInode {
                 libc::DT_SOCK => (libc::S_IFSOCK, None),
                 _ => {
                     // DT_UNKNOWN (some host filesystems): ask for the type.
-                    let client = Arc::clone(&handle.client);
-                    let (h, s) = client.walk(handle.h, &e.name).map_err(gerr)?;
-                    // Closed on drop unless the child keeps it (see below).
-                    let h = GoferHandle { client, h };
+                    let (h, s) = ld.client.walk(handle.h, &e.name).map_err(gerr)?;
+                    let h = GoferHandle {
+                        client: Arc::clone(&ld.client),
+                        h,
+                    };
                     (s.mode & libc::S_IFMT, Some((s, h)))
                 }
             };
+            let lower = LowerRef {
+                dir: Arc::clone(&ld),
+                name: e.name.clone(),
+                ino: e.ino,
+            };
             let child = TmpInode::new(&self.fs, self.me.clone(), None, Some(lower), fmt);
             let mut cs = child.lock();
-            let handle = stat.map(|(s, h)| {
+            let walked = walked.map(|(s, h)| {
                 cs.lower_stat = Some(s);
                 h
             });
             match &mut cs.body {
                 Body::File(f) => f.from_lower = true,
                 Body::Dir(d) => {
+                    let sub = ld.child(&e.name);
+                    if let Some(h) = walked {
+                        sub.seed(h);
+                    }
+                    d.lower = Some(sub);
                     d.unpopulated = true;
-                    d.handle = handle.map(Arc::new);
                 }
                 _ => {}
             }
@@ -1154,7 +1242,8 @@ impl Inode for TmpInode {
 
     fn statfs(&self) -> Result<StatFs, Errno> {
         if let Some(root) = self.fs.lower_root.get() {
-            let mut s = StatFs::from(root.client.statfs(root.h).map_err(gerr)?);
+            let h = root.handle()?;
+            let mut s = StatFs::from(root.client.statfs(h.h).map_err(gerr)?);
             // The overlay is writable even though the host view is not.
             s.flags &= !i64::try_from(libc::ST_RDONLY).unwrap_or(0);
             return Ok(s);
@@ -1645,6 +1734,27 @@ mod tests {
             root.link(b"big2", &root.lookup(b"big").unwrap()).unwrap();
             assert_eq!(root.lookup(b"big").unwrap().stat().unwrap().nlink, 2);
             assert_eq!(link.readlink().unwrap(), b"f");
+        }
+
+        #[test]
+        fn evicted_host_fds_reopen() {
+            let dir = TempDir::new();
+            for i in 0..300 {
+                std::fs::write(dir.path().join(format!("d/sub/n{i}")), format!("{i}")).unwrap();
+            }
+            let root = start(dir.path());
+            let sub = root.lookup(b"d").unwrap().lookup(b"sub").unwrap();
+            let files: Vec<_> = (0..300)
+                .map(|i| sub.lookup(format!("n{i}").as_bytes()).unwrap())
+                .collect();
+            for _ in 0..2 {
+                for (i, f) in files.iter().enumerate() {
+                    assert_eq!(
+                        read_all(&f.open(libc::O_RDONLY).unwrap()),
+                        format!("{i}").as_bytes()
+                    );
+                }
+            }
         }
 
         #[test]

@@ -1,0 +1,478 @@
+//! I/O on file descriptors: read/write and friends, lseek, close, dup,
+//! fcntl, pipes and ioctl.
+
+use std::sync::Arc;
+
+use nix::errno::Errno;
+
+use super::{ok, ok_i64, Args, SysResult};
+use crate::kernel::ctx::TaskCtx;
+use crate::kernel::signal::SigInfo;
+use crate::kernel::task::lock;
+use crate::kernel::wait::WaitQueue;
+use crate::vfs::{pipe, OpenFile};
+
+/// Linux's MAX_RW_COUNT: the most one read or write transfers.
+const MAX_RW: usize = 0x7fff_f000;
+/// What the sentry moves through its own buffer in one go.
+const CHUNK: usize = 4 << 20;
+const IOV_MAX: usize = 1024;
+
+/// Runs a non-blocking file operation, sleeping while it would block
+/// unless the file is non-blocking.
+pub fn io_wait<R>(
+    t: &mut TaskCtx,
+    file: &Arc<OpenFile>,
+    mut op: impl FnMut() -> Result<R, Errno>,
+) -> Result<R, Errno> {
+    match op() {
+        Err(Errno::EAGAIN) if !file.nonblocking() => {}
+        r => return r,
+    }
+    let host = file.ops.host_fd().is_some();
+    let queues: Vec<&WaitQueue> = file.ops.wait_queue().into_iter().collect();
+    t.block(&queues, None, host, |_| match op() {
+        Err(Errno::EAGAIN) => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(e),
+    })
+}
+
+fn readable_file(t: &TaskCtx, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    let f = t.fds().get(fd)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+fn writable_file(t: &TaskCtx, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    let f = t.fds().get(fd)?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+/// Reads into a sentry buffer at `off` (None: the file position).
+fn do_read(
+    t: &mut TaskCtx,
+    f: &Arc<OpenFile>,
+    len: usize,
+    off: Option<u64>,
+) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    let seekable = f.ops.seekable();
+    let n = match off {
+        Some(o) => io_wait(t, f, || f.ops.read(&mut buf, o))?,
+        None if seekable => {
+            let mut pos = lock(&f.pos);
+            let n = f.ops.read(&mut buf, *pos)?;
+            *pos += n as u64;
+            n
+        }
+        None => io_wait(t, f, || f.ops.read(&mut buf, 0))?,
+    };
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Writes from a sentry buffer; raises SIGPIPE on EPIPE like Linux.
+fn do_write(
+    t: &mut TaskCtx,
+    f: &Arc<OpenFile>,
+    data: &[u8],
+    off: Option<u64>,
+) -> Result<usize, Errno> {
+    let r = match off {
+        Some(o) => io_wait(t, f, || f.ops.write(data, o)),
+        None if f.ops.seekable() => {
+            let mut pos = lock(&f.pos);
+            if f.append() {
+                let (n, end) = f.ops.write_append(data)?;
+                *pos = end;
+                Ok(n)
+            } else {
+                let n = f.ops.write(data, *pos)?;
+                *pos += n as u64;
+                Ok(n)
+            }
+        }
+        None => io_wait(t, f, || f.ops.write(data, 0)),
+    };
+    if r == Err(Errno::EPIPE) {
+        let info = SigInfo::user(libc::SIGPIPE, 0, t.pid(), lock(&t.tg().creds).uid);
+        let act = lock(&t.tg().sighand).get(libc::SIGPIPE);
+        if act.handler != crate::kernel::signal::SIG_IGN {
+            t.task.send_signal(info);
+        }
+    }
+    r
+}
+
+pub fn sys_read(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = readable_file(t, a.fd(0)?)?;
+    let len = a.usize(2).min(MAX_RW);
+    if len == 0 {
+        return ok(0);
+    }
+    if !t.mm.check_access(a.u64(1), len as u64, true) {
+        return Err(Errno::EFAULT);
+    }
+    let data = do_read(t, &f, len, None)?;
+    t.copy_out(a.u64(1), &data)?;
+    ok(data.len())
+}
+
+pub fn sys_write(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = writable_file(t, a.fd(0)?)?;
+    let len = a.usize(2).min(MAX_RW).min(CHUNK);
+    let data = t.copy_in_vec(a.u64(1), len)?;
+    ok(do_write(t, &f, &data, None)?)
+}
+
+fn offset_arg(a: &Args, i: usize) -> Result<u64, Errno> {
+    u64::try_from(a.i64(i)).map_err(|_| Errno::EINVAL)
+}
+
+pub fn sys_pread64(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = readable_file(t, a.fd(0)?)?;
+    let off = offset_arg(a, 3)?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let len = a.usize(2).min(MAX_RW);
+    if !t.mm.check_access(a.u64(1), len as u64, true) {
+        return Err(Errno::EFAULT);
+    }
+    let data = do_read(t, &f, len, Some(off))?;
+    t.copy_out(a.u64(1), &data)?;
+    ok(data.len())
+}
+
+pub fn sys_pwrite64(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = writable_file(t, a.fd(0)?)?;
+    let off = offset_arg(a, 3)?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let len = a.usize(2).min(MAX_RW).min(CHUNK);
+    let data = t.copy_in_vec(a.u64(1), len)?;
+    ok(do_write(t, &f, &data, Some(off))?)
+}
+
+/// Reads an iovec array: (base, len) pairs, with Linux's limits.
+fn read_iovecs(t: &TaskCtx, addr: u64, cnt: i32) -> Result<Vec<(u64, usize)>, Errno> {
+    let cnt = usize::try_from(cnt).map_err(|_| Errno::EINVAL)?;
+    if cnt > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut out = Vec::with_capacity(cnt);
+    let mut total = 0usize;
+    for i in 0..cnt {
+        let iov: libc::iovec = t.read_obj(addr + i as u64 * 16)?;
+        let len = iov.iov_len;
+        if isize::try_from(len).is_err() {
+            return Err(Errno::EINVAL);
+        }
+        total = total.saturating_add(len);
+        if total > isize::MAX as usize {
+            return Err(Errno::EINVAL);
+        }
+        out.push((iov.iov_base as u64, len));
+    }
+    Ok(out)
+}
+
+fn readv_at(t: &mut TaskCtx, a: &Args, off: Option<u64>) -> SysResult {
+    let f = readable_file(t, a.fd(0)?)?;
+    let iovs = read_iovecs(t, a.u64(1), a.i32(2))?;
+    let total: usize = iovs.iter().map(|i| i.1).sum::<usize>().min(MAX_RW);
+    for (base, len) in &iovs {
+        if *len > 0 && !t.mm.check_access(*base, *len as u64, true) {
+            return Err(Errno::EFAULT);
+        }
+    }
+    if total == 0 {
+        return ok(0);
+    }
+    let data = do_read(t, &f, total, off)?;
+    let mut done = 0;
+    for (base, len) in iovs {
+        if done >= data.len() {
+            break;
+        }
+        let n = len.min(data.len() - done);
+        t.copy_out(base, &data[done..done + n])?;
+        done += n;
+    }
+    ok(data.len())
+}
+
+fn writev_at(t: &mut TaskCtx, a: &Args, off: Option<u64>) -> SysResult {
+    let f = writable_file(t, a.fd(0)?)?;
+    let iovs = read_iovecs(t, a.u64(1), a.i32(2))?;
+    let mut data = Vec::new();
+    for (base, len) in iovs {
+        let n = len.min(CHUNK.saturating_sub(data.len()));
+        if n == 0 {
+            continue;
+        }
+        data.extend(t.copy_in_vec(base, n)?);
+    }
+    ok(do_write(t, &f, &data, off)?)
+}
+
+pub fn sys_readv(t: &mut TaskCtx, a: &Args) -> SysResult {
+    readv_at(t, a, None)
+}
+
+pub fn sys_writev(t: &mut TaskCtx, a: &Args) -> SysResult {
+    writev_at(t, a, None)
+}
+
+pub fn sys_preadv(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let off = offset_arg(a, 3)?;
+    readv_at(t, a, Some(off))
+}
+
+pub fn sys_pwritev(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let off = offset_arg(a, 3)?;
+    writev_at(t, a, Some(off))
+}
+
+pub fn sys_lseek(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = t.fds().get(a.fd(0)?)?;
+    let off = a.i64(1);
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let mut pos = lock(&f.pos);
+    #[allow(clippy::cast_possible_wrap, reason = "positions are below i64::MAX")]
+    let cur = *pos as i64;
+    let new = match a.i32(2) {
+        libc::SEEK_SET => off,
+        libc::SEEK_CUR => cur.checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        libc::SEEK_END | libc::SEEK_DATA | libc::SEEK_HOLE => {
+            let size = i64::try_from(f.stat()?.size).map_err(|_| Errno::EOVERFLOW)?;
+            match a.i32(2) {
+                libc::SEEK_END => size.checked_add(off).ok_or(Errno::EOVERFLOW)?,
+                libc::SEEK_DATA if off < size && off >= 0 => off,
+                libc::SEEK_HOLE if off < size && off >= 0 => size,
+                _ => return Err(Errno::ENXIO),
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
+    *pos = new;
+    #[allow(clippy::cast_possible_wrap, reason = "checked to fit i64 above")]
+    ok_i64(new as i64)
+}
+
+pub fn sys_close(t: &mut TaskCtx, a: &Args) -> SysResult {
+    t.fds().close(a.fd(0)?)?;
+    ok(0)
+}
+
+pub fn sys_close_range(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let (first, last, flags) = (a.u32(0), a.u32(1), a.u32(2));
+    if first > last || flags & !(libc::CLOSE_RANGE_CLOEXEC | libc::CLOSE_RANGE_UNSHARE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    t.fds().close_range(first, last, flags)?;
+    ok(0)
+}
+
+pub fn sys_dup(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let fds = t.fds();
+    let f = fds.get(a.fd(0)?)?;
+    ok(fds.alloc(f, false, 0)?)
+}
+
+fn dup_to(t: &TaskCtx, old: i32, new: i32, cloexec: bool) -> SysResult {
+    let fds = t.fds();
+    let f = fds.get(old)?;
+    if new < 0 || usize::try_from(new).map_or(true, |n| n >= fds.limit()) {
+        return Err(Errno::EBADF);
+    }
+    fds.install_at(new, f, cloexec)?;
+    ok(new)
+}
+
+pub fn sys_dup2(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let (old, new) = (a.i32(0), a.i32(1));
+    if old == new {
+        t.fds().get(old)?;
+        return ok(new);
+    }
+    dup_to(t, old, new, false)
+}
+
+pub fn sys_dup3(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let (old, new, flags) = (a.i32(0), a.i32(1), a.i32(2));
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(t, old, new, flags & libc::O_CLOEXEC != 0)
+}
+
+pub fn sys_fcntl(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let fd = a.fd(0)?;
+    let fds = t.fds();
+    let f = fds.get(fd)?;
+    let arg = a.u64(2);
+    match a.i32(1) {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = a.i32(2);
+            if min < 0 || usize::try_from(min).map_or(true, |m| m >= fds.limit()) {
+                return Err(Errno::EINVAL);
+            }
+            ok(fds.alloc(f, a.i32(1) == libc::F_DUPFD_CLOEXEC, min)?)
+        }
+        libc::F_GETFD => ok(i32::from(fds.get_cloexec(fd)?)),
+        libc::F_SETFD => {
+            fds.set_cloexec(fd, arg & 1 != 0)?;
+            ok(0)
+        }
+        libc::F_GETFL => ok(f.flags() & !libc::O_CLOEXEC),
+        libc::F_SETFL => {
+            f.set_status_flags(a.i32(2));
+            ok(0)
+        }
+        libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
+            let any = f.ops.as_any();
+            let p = any
+                .downcast_ref::<pipe::PipeReader>()
+                .map(|r| &r.pipe)
+                .or_else(|| any.downcast_ref::<pipe::PipeWriter>().map(|w| &w.pipe))
+                .ok_or(Errno::EBADF)?;
+            if a.i32(1) == libc::F_GETPIPE_SZ {
+                ok(p.capacity())
+            } else {
+                let want = usize::try_from(a.i32(2)).map_err(|_| Errno::EINVAL)?;
+                ok(p.set_capacity(want)?)
+            }
+        }
+        libc::F_GETOWN | libc::F_SETOWN => ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn make_pipe(t: &mut TaskCtx, addr: u64, flags: i32) -> SysResult {
+    if flags & !(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = pipe::new_pipe();
+    let status = flags & (libc::O_NONBLOCK | libc::O_DIRECT);
+    let rf = OpenFile::new(None, r, libc::O_RDONLY | status);
+    let wf = OpenFile::new(None, w, libc::O_WRONLY | status);
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let fds = t.fds();
+    let rfd = fds.alloc(rf, cloexec, 0)?;
+    let wfd = match fds.alloc(wf, cloexec, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = fds.close(rfd);
+            return Err(e);
+        }
+    };
+    let mut b = Vec::with_capacity(8);
+    b.extend_from_slice(&rfd.to_ne_bytes());
+    b.extend_from_slice(&wfd.to_ne_bytes());
+    if let Err(e) = t.copy_out(addr, &b) {
+        let _ = fds.close(rfd);
+        let _ = fds.close(wfd);
+        return Err(e);
+    }
+    ok(0)
+}
+
+pub fn sys_pipe(t: &mut TaskCtx, a: &Args) -> SysResult {
+    make_pipe(t, a.u64(0), 0)
+}
+
+pub fn sys_pipe2(t: &mut TaskCtx, a: &Args) -> SysResult {
+    make_pipe(t, a.u64(0), a.i32(1))
+}
+
+const TCGETS: u64 = 0x5401;
+const TCSETS: u64 = 0x5402;
+const TCSETSW: u64 = 0x5403;
+const TCSETSF: u64 = 0x5404;
+const TIOCGPGRP: u64 = 0x540f;
+const TIOCSPGRP: u64 = 0x5410;
+const TIOCGWINSZ: u64 = 0x5413;
+const FIONREAD: u64 = 0x541b;
+const FIONBIO: u64 = 0x5421;
+const FIONCLEX: u64 = 0x5450;
+const FIOCLEX: u64 = 0x5451;
+/// Size of the kernel's `struct termios` used by TCGETS/TCSETS.
+const TERMIOS_SIZE: usize = 36;
+
+/// Forwards a terminal ioctl to the caller's host terminal.
+fn host_ioctl(fd: i32, cmd: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    // SAFETY: `buf` is at least as large as the structure `cmd` reads or
+    // writes (36 bytes for termios, 8 for winsize).
+    let r = unsafe { libc::ioctl(fd, cmd, buf.as_mut_ptr()) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let fd = a.fd(0)?;
+    let fds = t.fds();
+    let f = fds.get(fd)?;
+    let (cmd, arg) = (a.u64(1) & 0xffff_ffff, a.u64(2));
+    match cmd {
+        FIOCLEX | FIONCLEX => {
+            fds.set_cloexec(fd, cmd == FIOCLEX)?;
+            ok(0)
+        }
+        FIONBIO => {
+            let on: i32 = t.read_obj(arg)?;
+            let fl = f.flags();
+            f.set_status_flags(if on != 0 {
+                fl | libc::O_NONBLOCK
+            } else {
+                fl & !libc::O_NONBLOCK
+            });
+            ok(0)
+        }
+        FIONREAD => {
+            let n = i32::try_from(f.ops.fionread()?).unwrap_or(i32::MAX);
+            t.write_obj(arg, &n)?;
+            ok(0)
+        }
+        TCGETS | TIOCGWINSZ | TCSETS | TCSETSW | TCSETSF | TIOCGPGRP | TIOCSPGRP => {
+            let host = match (f.ops.is_tty(), f.ops.host_fd()) {
+                (true, Some(h)) => h,
+                _ => return Err(Errno::ENOTTY),
+            };
+            match cmd {
+                TCGETS | TIOCGWINSZ => {
+                    let size = if cmd == TCGETS { TERMIOS_SIZE } else { 8 };
+                    let mut buf = [0u8; 64];
+                    host_ioctl(host, cmd, &mut buf)?;
+                    t.copy_out(arg, &buf[..size])?;
+                }
+                TCSETS | TCSETSW | TCSETSF => {
+                    let mut buf = [0u8; 64];
+                    t.copy_in(arg, &mut buf[..TERMIOS_SIZE])?;
+                    host_ioctl(host, cmd, &mut buf)?;
+                }
+                TIOCGPGRP => {
+                    let pgid = lock(&t.tg().state).pgid;
+                    t.write_obj(arg, &pgid)?;
+                }
+                _ => {
+                    let _: i32 = t.read_obj(arg)?;
+                }
+            }
+            ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
