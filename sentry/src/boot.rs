@@ -141,6 +141,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let v = Vfs::new(root);
     mount_filesystems(&v)?;
     let k = Kernel::init(Kernel::new(v.clone(), platform, cfg.strace));
+    crate::procfs::init_host_info();
     if cfg.confine {
         crate::confine::confine().map_err(setup("confinement"))?;
     }

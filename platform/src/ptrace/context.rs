@@ -113,7 +113,9 @@ impl StubThread {
         ptrace(libc::PTRACE_CONT, pid, 0, 0).map_err(|e| PlatformError::host("PTRACE_CONT", e))?;
         stopped("second stop")?;
         let opts = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
-        ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts as usize)
+        #[allow(clippy::cast_sign_loss, reason = "option bits are positive")]
+        let opts = opts as usize;
+        ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts)
             .map_err(|e| PlatformError::host("PTRACE_SETOPTIONS", e))?;
         let mut t = StubThread {
             pid,

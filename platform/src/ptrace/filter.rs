@@ -31,9 +31,15 @@ const STUB_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_exit_group, "stub exit"),
 ];
 
+/// BPF opcodes are 16-bit; libc spells their parts as u32 constants.
+#[allow(clippy::cast_possible_truncation, reason = "BPF opcodes fit 16 bits")]
+fn op(code: u32) -> u16 {
+    code as u16
+}
+
 fn stmt(code: u32, k: u32) -> libc::sock_filter {
     libc::sock_filter {
-        code: code as u16,
+        code: op(code),
         jt: 0,
         jf: 0,
         k,
@@ -42,7 +48,7 @@ fn stmt(code: u32, k: u32) -> libc::sock_filter {
 
 fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter {
-        code: code as u16,
+        code: op(code),
         jt,
         jf,
         k,
@@ -102,8 +108,13 @@ pub fn stub_filter(memfd: i32) -> Vec<libc::sock_filter> {
     p[5].jf = rel(5, kill);
     p[6].jt = rel(6, kill);
     p[mmap_idx].jt = rel(mmap_idx, fd_check);
-    for i in mmap_idx + 1..mmap_idx + 1 + STUB_SYSCALLS.len() {
-        p[i].jt = rel(i, allow);
+    for (i, insn) in p
+        .iter_mut()
+        .enumerate()
+        .skip(mmap_idx + 1)
+        .take(STUB_SYSCALLS.len())
+    {
+        insn.jt = rel(i, allow);
     }
     p[fd_check + 1].jt = rel(fd_check + 1, allow);
     p[fd_check + 1].jf = rel(fd_check + 1, kill);

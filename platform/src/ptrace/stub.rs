@@ -23,6 +23,8 @@ pub const APP_TOP: u64 = STUB_BASE;
 /// The top of the x86-64 user address space with 4-level paging.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 const PAGE: u64 = 4096;
+const PAGE_USIZE: usize = 4096;
+const STUB_SIZE_USIZE: usize = 0x2000;
 
 /// Layout of the data page (offsets from `STUB_BASE + PAGE`).
 const DATA_MEMFD: usize = 0;
@@ -208,7 +210,7 @@ pub fn install(
     let base = unsafe {
         libc::mmap(
             STUB_BASE as *mut libc::c_void,
-            STUB_SIZE as usize,
+            STUB_SIZE_USIZE,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
             -1,
@@ -241,7 +243,10 @@ pub fn install(
         std::ptr::copy_nonoverlapping(code.as_ptr(), STUB_BASE as *mut u8, code.len());
         let data = (STUB_BASE + PAGE) as *mut u8;
         let put = |off: usize, v: u64| (data.add(off) as *mut u64).write(v);
-        put(DATA_MEMFD, memfd as u64);
+        put(
+            DATA_MEMFD,
+            u64::try_from(memfd).map_err(|_| PlatformError::Setup("bad memfd".into()))?,
+        );
         put(DATA_NRANGES, ranges.len() as u64);
         for (i, (s, l)) in ranges.iter().enumerate() {
             put(DATA_RANGES + i * 16, *s);
@@ -251,12 +256,12 @@ pub fn install(
         std::ptr::copy_nonoverlapping(filter.as_ptr(), fdst, filter.len());
         let prog = data.add(DATA_FPROG) as *mut libc::sock_fprog;
         prog.write(libc::sock_fprog {
-            len: filter.len() as u16,
+            len: u16::try_from(filter.len()).unwrap_or(0),
             filter: fdst,
         });
         if libc::mprotect(
             STUB_BASE as *mut libc::c_void,
-            PAGE as usize,
+            PAGE_USIZE,
             libc::PROT_READ | libc::PROT_EXEC,
         ) != 0
         {
@@ -312,7 +317,7 @@ pub fn fork_stub() -> Result<i32, PlatformError> {
     if ret < 0 {
         return Err(PlatformError::host(
             "fork stub",
-            nix::errno::Errno::from_raw(-ret as i32),
+            nix::errno::Errno::from_raw(i32::try_from(-ret).unwrap_or(libc::EINVAL)),
         ));
     }
     i32::try_from(ret).map_err(|_| PlatformError::Setup("fork returned a bad pid".into()))

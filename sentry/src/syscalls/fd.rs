@@ -78,7 +78,7 @@ fn do_read(
 }
 
 /// Writes from a sentry buffer; raises SIGPIPE on EPIPE like Linux.
-fn do_write(
+pub(super) fn do_write(
     t: &mut TaskCtx,
     f: &Arc<OpenFile>,
     data: &[u8],

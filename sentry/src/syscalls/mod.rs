@@ -5,14 +5,21 @@
 //! handler gets validated arguments through [`Args`] and returns a
 //! [`SysResult`].
 
+mod attr;
+mod dir;
 mod exec;
 pub mod fd;
 pub mod futex;
 pub mod info;
 mod mmap;
 pub mod names;
+mod open;
+pub mod path;
+mod poll;
 mod process;
+mod sendfile;
 mod signal;
+mod stat;
 mod table;
 mod time;
 

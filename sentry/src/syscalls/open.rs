@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use super::path::{
-    check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_READ, MAY_WRITE,
-};
+use super::path::{check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_READ, MAY_WRITE};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::vfs::{Dentry, FileOps, OpenFile};
@@ -17,7 +15,8 @@ use crate::vfs::{Dentry, FileOps, OpenFile};
 const MAX_SYMLINKS: u32 = 40;
 
 /// Flags that only matter while opening; `F_GETFL` does not show them.
-const OPEN_ONLY: i32 = libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC;
+const OPEN_ONLY: i32 =
+    libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC;
 
 /// An `O_PATH` descriptor: it names a file but allows no I/O.
 #[derive(Debug)]
@@ -241,5 +240,9 @@ fn open_tmpfile(
     dir.inode.unlink(&name)?;
     let ops = ops?;
     let d = Dentry::new_child(&dir, &name, inode);
-    Ok(OpenFile::new(Some(d), ops, flags & !OPEN_ONLY & !libc::O_TMPFILE))
+    Ok(OpenFile::new(
+        Some(d),
+        ops,
+        flags & !OPEN_ONLY & !libc::O_TMPFILE,
+    ))
 }

@@ -165,9 +165,7 @@ pub fn resolve_parent_at(
     let (dir, name, trailing) = if ids.is_root() {
         resolve_parent_checked(vfs, &fs.root, &start, path, &|_| true)?
     } else {
-        resolve_parent_checked(vfs, &fs.root, &start, path, &|st| {
-            ids.permits(st, MAY_EXEC)
-        })?
+        resolve_parent_checked(vfs, &fs.root, &start, path, &|st| ids.permits(st, MAY_EXEC))?
     };
     ids.check(&dir.inode.stat()?, MAY_EXEC)?;
     Ok((dir, name, trailing))

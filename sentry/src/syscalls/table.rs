@@ -1,10 +1,73 @@
 //! The syscall table: number -> handler. Numbers not listed here return
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
-use super::{exec, fd, futex, info, mmap, process, signal, time, Handler};
+use super::{
+    attr, dir, exec, fd, futex, info, mmap, open, poll, process, sendfile, signal, stat, time,
+    Handler,
+};
 
 pub fn entry(nr: u64) -> Option<Handler> {
     let h: Handler = match nr {
+        // Readiness waits and sendfile (poll.rs, sendfile.rs).
+        7 => poll::sys_poll,          // poll
+        23 => poll::sys_select,       // select
+        40 => sendfile::sys_sendfile, // sendfile
+        270 => poll::sys_pselect6,    // pselect6
+        271 => poll::sys_ppoll,       // ppoll
+        // Path-based file syscalls (open.rs, stat.rs, dir.rs, attr.rs).
+        2 => open::sys_open,                 // open
+        4 => stat::sys_stat,                 // stat
+        5 => stat::sys_fstat,                // fstat
+        6 => stat::sys_lstat,                // lstat
+        21 => attr::sys_access,              // access
+        74 => attr::sys_fsync,               // fsync
+        75 => attr::sys_fsync,               // fdatasync
+        76 => attr::sys_truncate,            // truncate
+        77 => attr::sys_ftruncate,           // ftruncate
+        79 => attr::sys_getcwd,              // getcwd
+        80 => attr::sys_chdir,               // chdir
+        81 => attr::sys_fchdir,              // fchdir
+        82 => dir::sys_rename,               // rename
+        83 => dir::sys_mkdir,                // mkdir
+        84 => dir::sys_rmdir,                // rmdir
+        85 => open::sys_creat,               // creat
+        86 => dir::sys_link,                 // link
+        87 => dir::sys_unlink,               // unlink
+        88 => dir::sys_symlink,              // symlink
+        89 => dir::sys_readlink,             // readlink
+        90 => attr::sys_chmod,               // chmod
+        91 => attr::sys_fchmod,              // fchmod
+        92 => attr::sys_chown,               // chown
+        93 => attr::sys_fchown,              // fchown
+        94 => attr::sys_lchown,              // lchown
+        132 => attr::sys_utime,              // utime
+        133 => dir::sys_mknod,               // mknod
+        137 => stat::sys_statfs,             // statfs
+        138 => stat::sys_fstatfs,            // fstatfs
+        161 => attr::sys_chroot,             // chroot
+        162 => attr::sys_sync,               // sync
+        217 => dir::sys_getdents64,          // getdents64
+        235 => attr::sys_utimes,             // utimes
+        257 => open::sys_openat,             // openat
+        258 => dir::sys_mkdirat,             // mkdirat
+        259 => dir::sys_mknodat,             // mknodat
+        260 => attr::sys_fchownat,           // fchownat
+        261 => attr::sys_futimesat,          // futimesat
+        262 => stat::sys_newfstatat,         // newfstatat
+        263 => dir::sys_unlinkat,            // unlinkat
+        264 => dir::sys_renameat,            // renameat
+        265 => dir::sys_linkat,              // linkat
+        266 => dir::sys_symlinkat,           // symlinkat
+        267 => dir::sys_readlinkat,          // readlinkat
+        268 => attr::sys_fchmodat,           // fchmodat
+        269 => attr::sys_faccessat,          // faccessat
+        277 => attr::sys_sync_file_range,    // sync_file_range
+        280 => attr::sys_utimensat,          // utimensat
+        306 => attr::sys_syncfs,             // syncfs
+        316 => dir::sys_renameat2,           // renameat2
+        332 => stat::sys_statx,              // statx
+        437 => open::sys_openat2,            // openat2
+        439 => attr::sys_faccessat2,         // faccessat2
         436 => fd::sys_close_range,          // close_range
         296 => fd::sys_pwritev,              // pwritev
         295 => fd::sys_preadv,               // preadv

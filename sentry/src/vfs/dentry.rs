@@ -234,6 +234,10 @@ fn walk(
                     if *links > MAX_SYMLINKS {
                         return Err(Errno::ELOOP);
                     }
+                    if let Some(to) = child.inode.magic_link(&child) {
+                        cur = to?;
+                        continue;
+                    }
                     let target = child.inode.readlink()?;
                     // Relative targets resolve from the link's directory.
                     cur = walk(vfs, root, &cur, &target, true, links, may_search)?;

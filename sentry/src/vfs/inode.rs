@@ -292,6 +292,13 @@ pub trait Inode: Send + Sync + Debug {
         Err(Errno::ENOSYS)
     }
 
+    /// For a "magic" symlink (`/proc/PID/fd/N`, `/proc/PID/exe`): the
+    /// dentry a walk that follows it lands on, whatever `readlink` says.
+    /// `link` is the link's own dentry. `None` for ordinary symlinks.
+    fn magic_link(&self, _link: &Arc<super::Dentry>) -> Option<Result<Arc<super::Dentry>, Errno>> {
+        None
+    }
+
     fn as_any(&self) -> &dyn Any;
 }
 
