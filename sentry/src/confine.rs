@@ -47,6 +47,7 @@ pub const SENTRY_SYSCALLS: &[(i64, &str)] = &[
         "new threads; stubs undoing the inherited registration",
     ),
     (libc::SYS_exit, "thread exit"),
+    (libc::SYS_pause, "new stub threads waiting for their tracer"),
     (libc::SYS_exit_group, "sentry exit"),
     (libc::SYS_futex, "locks and condition variables"),
     (libc::SYS_sched_yield, "sched_yield for the application"),

@@ -81,6 +81,9 @@ pub fn run(a: DoArgs, strace: bool, debug: bool) -> Result<i32> {
     // SAFETY: the pre_exec hook only makes async-signal-safe system calls.
     unsafe {
         cmd.pre_exec(|| {
+            // The sandbox must not outlive whoever ran it.
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)?;
             nix::sched::unshare(
                 nix::sched::CloneFlags::CLONE_NEWNS
                     | nix::sched::CloneFlags::CLONE_NEWIPC

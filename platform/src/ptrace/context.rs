@@ -23,6 +23,8 @@ pub struct StubThread {
     regs_dirty: bool,
     /// The CPU the stub was last pinned to.
     cpu: i32,
+    /// Dropping this thread kills the whole stub process.
+    owns_process: bool,
     /// ptrace requests must come from the tracer thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -125,6 +127,7 @@ impl StubThread {
             regs: unsafe { std::mem::zeroed() },
             regs_dirty: false,
             cpu: -1,
+            owns_process: true,
             _not_send: PhantomData,
         };
         t.regs = t.get_regs()?;
@@ -213,8 +216,12 @@ impl StubThread {
     /// Makes the stub execute one host system call from its gadget and
     /// returns the raw result (negative errno on failure).
     fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
+        self.inject_at(stub::gadget_addr(), nr, args)
+    }
+
+    fn inject_at(&mut self, gadget: u64, nr: i64, args: [u64; 6]) -> Result<i64, PlatformError> {
         let mut r = self.regs;
-        r.rip = stub::gadget_addr();
+        r.rip = gadget;
         #[allow(
             clippy::cast_sign_loss,
             reason = "syscall numbers are small and positive"
@@ -392,8 +399,99 @@ impl Context for StubThread {
     }
 }
 
+/// Flags of the host thread made for a new application thread.
+const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM) as u64;
+
+impl StubThread {
+    /// Creates another host thread in this stub's process, parked until a
+    /// sentry thread calls [`StubThread::attach`] on it. Returns its tid.
+    pub fn clone_thread(&mut self) -> Result<i32, PlatformError> {
+        let tid = self.inject_at(
+            stub::clone_gadget_addr(),
+            libc::SYS_clone,
+            [THREAD_CLONE_FLAGS, 0, 0, 0, 0, 0],
+        )?;
+        if tid <= 0 {
+            #[allow(clippy::cast_possible_truncation, reason = "errno values are small")]
+            return Err(PlatformError::Injected {
+                name: "clone",
+                errno: (-tid) as i32,
+            });
+        }
+        i32::try_from(tid).map_err(|_| PlatformError::Setup("bad tid".into()))
+    }
+
+    /// Makes the calling sentry thread the tracer of stub thread `tid` of
+    /// process `pid` (made by [`StubThread::clone_thread`]).
+    pub fn attach(memfd: i32, pid: i32, tid: i32) -> Result<StubThread, PlatformError> {
+        let opts = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
+        #[allow(clippy::cast_sign_loss, reason = "option bits are positive")]
+        let opts = opts as usize;
+        ptrace(libc::PTRACE_SEIZE, tid, 0, opts)
+            .map_err(|e| PlatformError::host("PTRACE_SEIZE", e))?;
+        ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0)
+            .map_err(|e| PlatformError::host("PTRACE_INTERRUPT", e))?;
+        let status = wait(tid).map_err(|e| PlatformError::host("wait for new thread", e))?;
+        if !libc::WIFSTOPPED(status) {
+            return Err(PlatformError::StubDied {
+                pid,
+                why: format!("new thread: status {status:#x}"),
+            });
+        }
+        let mut t = StubThread {
+            pid,
+            tid,
+            memfd,
+            // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+            regs: unsafe { std::mem::zeroed() },
+            regs_dirty: false,
+            cpu: -1,
+            owns_process: false,
+            _not_send: PhantomData,
+        };
+        t.regs = t.get_regs()?;
+        Ok(t)
+    }
+
+    /// The host thread id of this application thread.
+    pub fn host_tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Ends only this thread; the stub process lives on for the others.
+    pub fn exit_thread(mut self) {
+        self.owns_process = false;
+        let mut r = self.regs;
+        r.rip = stub::gadget_addr();
+        #[allow(clippy::cast_sign_loss, reason = "syscall number")]
+        {
+            r.rax = libc::SYS_exit as u64;
+        }
+        r.orig_rax = u64::MAX;
+        r.rdi = 0;
+        if self.set_regs(&r).is_ok() && ptrace(libc::PTRACE_CONT, self.tid, 0, 0).is_ok() {
+            while let Ok(status) = wait(self.tid) {
+                if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                    break;
+                }
+                if ptrace(libc::PTRACE_CONT, self.tid, 0, 0).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl Drop for StubThread {
     fn drop(&mut self) {
+        if !self.owns_process {
+            return;
+        }
         // SAFETY: kills and reaps our own child; errors mean it is gone.
         unsafe {
             libc::kill(self.pid, libc::SIGKILL);

@@ -29,6 +29,8 @@ const STUB_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_kill, "the stub's start-up stop"),
     (libc::SYS_exit, "thread exit"),
     (libc::SYS_exit_group, "stub exit"),
+    (libc::SYS_clone, "new application threads in the stub"),
+    (libc::SYS_pause, "a new thread waiting for its tracer"),
 ];
 
 /// BPF opcodes are 16-bit; libc spells their parts as u32 constants.

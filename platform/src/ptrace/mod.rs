@@ -55,4 +55,9 @@ impl PtracePlatform {
     pub fn new_context(&self) -> Result<StubThread, PlatformError> {
         StubThread::spawn(self.memfd)
     }
+
+    /// Becomes the tracer of a thread made by [`StubThread::clone_thread`].
+    pub fn attach(&self, pid: i32, tid: i32) -> Result<StubThread, PlatformError> {
+        StubThread::attach(self.memfd, pid, tid)
+    }
 }

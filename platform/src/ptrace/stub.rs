@@ -134,6 +134,19 @@ global_asm!(
     "syscall",
     "int3",
     "jmp rvisor_stub_gadget",
+    // Thread creation: the parent traps back to its tracer; the new thread
+    // (rax == 0) waits untraced until its own tracer seizes it.
+    ".globl rvisor_stub_clone",
+    "rvisor_stub_clone:",
+    "syscall",
+    "test rax, rax",
+    "jz 6f",
+    "int3",
+    "jmp rvisor_stub_gadget",
+    "6:",
+    "mov eax, 34",
+    "syscall",
+    "jmp 6b",
     "9:",
     "mov eax, 231",
     "mov edi, 120",
@@ -147,6 +160,7 @@ global_asm!(
 extern "C" {
     static rvisor_stub_start: u8;
     static rvisor_stub_gadget: u8;
+    static rvisor_stub_clone: u8;
     static rvisor_stub_end: u8;
 }
 
@@ -157,6 +171,13 @@ pub(super) const DATA_PAGE: u64 = STUB_BASE + PAGE;
 pub fn gadget_addr() -> u64 {
     let start = std::ptr::addr_of!(rvisor_stub_start) as u64;
     let gadget = std::ptr::addr_of!(rvisor_stub_gadget) as u64;
+    STUB_BASE + (gadget - start)
+}
+
+/// Address of the thread-creating `clone` gadget inside the stub page.
+pub fn clone_gadget_addr() -> u64 {
+    let start = std::ptr::addr_of!(rvisor_stub_start) as u64;
+    let gadget = std::ptr::addr_of!(rvisor_stub_clone) as u64;
     STUB_BASE + (gadget - start)
 }
 

@@ -37,6 +37,13 @@ pub enum Start {
         regs: Box<Regs>,
         fp: Option<FpState>,
     },
+    /// A new thread in an existing stub process (host `pid`, thread `tid`).
+    Thread {
+        pid: i32,
+        tid: i32,
+        regs: Box<Regs>,
+        fp: Option<FpState>,
+    },
 }
 
 /// Per-thread loop state that is not shared with other threads.
@@ -45,6 +52,8 @@ pub struct LoopState {
     pub restart: Option<Restart>,
     /// The thread has exited (exit, exit_group, fatal signal).
     pub exited: Option<ExitStatus>,
+    /// The last fault (address, rip), to tell a stale fault from a real one.
+    pub last_fault: Option<(u64, u64)>,
 }
 
 type Setup = Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>;
@@ -57,36 +66,42 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
         .stack_size(1 << 20)
         .spawn(move || {
             super::task::set_current(&task);
-            let ctx = match kernel().platform.new_context() {
+            let platform = kernel().platform;
+            let ctx = match &start {
+                Start::Thread { pid, tid, .. } => platform.attach(*pid, *tid),
+                _ => platform.new_context(),
+            };
+            let ctx = match ctx {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("cannot create stub for task {}: {e}", task.tid);
-                    exit_thread(
-                        &task,
-                        None,
-                        ExitStatus::Signaled {
-                            sig: libc::SIGKILL,
-                            core: false,
-                        },
-                    );
+                    let status = ExitStatus::Signaled {
+                        sig: libc::SIGKILL,
+                        core: false,
+                    };
+                    group_exit(&task, status);
+                    exit_thread(&task, None, status);
                     return;
                 }
             };
             let mm = task.tg.mm();
+            mm.users.fetch_add(1, Ordering::AcqRel);
             let mut t = TaskCtx { task, ctx, mm };
-            if let Start::Forked { regs, fp } = start {
-                *t.ctx.regs_mut() = *regs;
-                if let Some(fp) = fp {
-                    let _ = t.ctx.set_fp_state(&fp);
+            match start {
+                Start::Forked { regs, fp } | Start::Thread { regs, fp, .. } => {
+                    *t.ctx.regs_mut() = *regs;
+                    if let Some(fp) = fp {
+                        let _ = t.ctx.set_fp_state(&fp);
+                    }
                 }
+                Start::Fresh => {}
             }
             if let Some(f) = setup {
                 if let Err(e) = f(&mut t) {
                     tracing::debug!("task {} set-up failed: {e}", t.task.tid);
                     let status = ExitStatus::Exited(if e == Errno::ENOENT { 127 } else { 126 });
                     group_exit(&t.task, status);
-                    let task = t.task.clone();
-                    exit_thread(&task, Some(&mut t), status);
+                    finish(t, status);
                     return;
                 }
             }
@@ -95,12 +110,31 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
     Ok(())
 }
 
+/// Ends a task: kernel bookkeeping, then its host thread (or the whole
+/// stub process, if it was the last thread in it).
+fn finish(mut t: TaskCtx, status: ExitStatus) {
+    let task = t.task.clone();
+    exit_thread(&task, Some(&mut t), status);
+    let TaskCtx { ctx, mm, .. } = t;
+    release_stub(ctx, &mm);
+    kernel().exit_wq.notify();
+}
+
+/// Lets go of a stub thread: the last user of a stub process kills it.
+pub fn release_stub(ctx: platform::ptrace::StubThread, mm: &Arc<crate::mm::MemoryManager>) {
+    if mm.users.fetch_sub(1, Ordering::AcqRel) <= 1 {
+        drop(ctx);
+    } else {
+        ctx.exit_thread();
+    }
+}
+
 fn run(mut t: TaskCtx) {
     let mut st = LoopState::default();
     loop {
         deliver_signals(&mut t, &mut st);
         if let Some(status) = st.exited {
-            exit_thread(&t.task.clone(), Some(&mut t), status);
+            finish(t, status);
             return;
         }
         t.task.set_interrupter(Some(t.ctx.interrupter()));
@@ -116,12 +150,28 @@ fn run(mut t: TaskCtx) {
                 group_exit(&t.task, status);
                 st.exited = Some(status);
             }
-            Ok(Stop::Syscall) => crate::syscalls::dispatch(&mut t, &mut st),
+            Ok(Stop::Syscall) => {
+                st.last_fault = None;
+                crate::syscalls::dispatch(&mut t, &mut st)
+            }
             Ok(Stop::Fault { addr, signo, code }) => {
                 let mm = t.mm.clone();
+                let here = (addr, t.ctx.regs().rip);
+                let again = st.last_fault == Some(here);
+                st.last_fault = Some(here);
                 match mm.handle_fault(&mut t.ctx, addr) {
                     Ok(()) => {}
+                    Err(FaultError::Installed) if !again => {}
+                    Err(FaultError::Installed) => force_signal(
+                        &t.task,
+                        SigInfo::fault(libc::SIGSEGV, crate::mm::SEGV_ACCERR, addr),
+                    ),
                     Err(FaultError::Segv(c)) => {
+                        tracing::debug!(
+                            "task {}: SIGSEGV code {c} at {addr:#x}, rip {:#x}",
+                            t.task.tid,
+                            t.ctx.regs().rip
+                        );
                         force_signal(&t.task, SigInfo::fault(libc::SIGSEGV, c, addr))
                     }
                     Err(FaultError::Bus) => {
@@ -197,6 +247,10 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
 
 /// Decides what the next pending signals do, and does it.
 fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
+    if t.task.killed_by_exec.load(Ordering::Acquire) {
+        st.exited = Some(ExitStatus::Exited(0));
+        return;
+    }
     if t.task.tg_exiting() {
         let status = lock(&t.task.tg.state).exit.unwrap_or(ExitStatus::Signaled {
             sig: libc::SIGKILL,

@@ -170,6 +170,8 @@ pub struct Task {
     pub clear_child_tid: AtomicU64,
     pub comm: Mutex<Vec<u8>>,
     pub exited: AtomicBool,
+    /// Another thread of the group is exec'ing: this one must go.
+    pub killed_by_exec: AtomicBool,
     pub sigaltstack: Mutex<(u64, i32, u64)>,
     /// Mask to restore after a signal handler runs (rt_sigsuspend).
     pub saved_mask: Mutex<Option<SigSet>>,
@@ -188,6 +190,9 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub domainname: Mutex<Vec<u8>>,
     pub strace: bool,
+    /// Host CPUs the sandbox may use (read at boot: after confinement the
+    /// sentry cannot read the cgroup files this needs).
+    pub ncpus: usize,
     /// Notified whenever any process exits (the boot thread waits on it).
     pub exit_wq: WaitQueue,
 }
@@ -245,6 +250,7 @@ impl Kernel {
             hostname: Mutex::new(b"rvisor".to_vec()),
             domainname: Mutex::new(b"(none)".to_vec()),
             strace,
+            ncpus: std::thread::available_parallelism().map_or(1, usize::from),
             exit_wq: WaitQueue::new(),
         }
     }
@@ -399,6 +405,7 @@ impl Task {
             clear_child_tid: AtomicU64::new(0),
             comm: Mutex::new(comm),
             exited: AtomicBool::new(false),
+            killed_by_exec: AtomicBool::new(false),
             sigaltstack: Mutex::new((0, libc::SS_DISABLE, 0)),
             saved_mask: Mutex::new(None),
             pdeath_signal: AtomicI32::new(0),

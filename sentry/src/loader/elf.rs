@@ -5,6 +5,7 @@
 //! file is never needed in memory); segments are mapped from the file's
 //! page cache like any other file mapping.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use nix::errno::Errno;
@@ -14,7 +15,7 @@ use super::stack::{build_stack, StackInfo};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::lock;
 use crate::mm::{page_down, page_up, MapRequest, MemoryManager, VmaKind, PAGE_SIZE};
-use crate::vfs::{self, Dentry, FileOps};
+use crate::vfs::{self, Dentry, FileOps, OpenFile};
 
 const PT_LOAD: u32 = 1;
 const PT_INTERP: u32 = 3;
@@ -148,7 +149,7 @@ fn prot_of(flags: u32) -> i32 {
 fn map_image(
     t: &mut TaskCtx,
     mm: &Arc<MemoryManager>,
-    file: &Arc<dyn FileOps>,
+    file: &Arc<OpenFile>,
     h: &Header,
     interp: bool,
 ) -> Result<Loaded, Errno> {
@@ -252,6 +253,9 @@ fn map_image(
 struct Exe {
     dentry: Arc<Dentry>,
     file: Arc<dyn FileOps>,
+    /// The same file as an open description, so its mappings carry the
+    /// path `/proc/PID/maps` shows.
+    open: Arc<OpenFile>,
 }
 
 fn open_exe(t: &TaskCtx, path: &[u8]) -> Result<Exe, Errno> {
@@ -263,7 +267,8 @@ fn open_exe(t: &TaskCtx, path: &[u8]) -> Result<Exe, Errno> {
         return Err(Errno::EACCES);
     }
     let file = dentry.inode.open(libc::O_RDONLY)?;
-    Ok(Exe { dentry, file })
+    let open = OpenFile::new(Some(Arc::clone(&dentry)), Arc::clone(&file), libc::O_RDONLY);
+    Ok(Exe { dentry, file, open })
 }
 
 /// Parses a `#!` line: interpreter and optional single argument.
@@ -300,6 +305,37 @@ fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
                 (!arg.is_empty()).then(|| arg.to_vec()),
             ))
         }
+    }
+}
+
+/// Makes every other thread of the exec'ing process exit, and waits until
+/// they have.
+fn kill_other_threads(t: &mut TaskCtx) -> Result<(), Errno> {
+    let me = t.tid();
+    let others: Vec<_> = t.tg().tasks().into_iter().filter(|x| x.tid != me).collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    for o in &others {
+        o.killed_by_exec.store(true, Ordering::Release);
+        o.kick();
+    }
+    let k = t.kernel();
+    let tg = t.tg().clone();
+    let mm = t.mm.clone();
+    let gone =
+        move || tg.tasks().iter().all(|x| x.tid == me) && mm.users.load(Ordering::Acquire) <= 1;
+    loop {
+        let waker = t.task.waker.clone();
+        let _r = k.exit_wq.register(&waker);
+        let seq = waker.seq();
+        if gone() {
+            return Ok(());
+        }
+        waker.wait(
+            seq,
+            Some(std::time::Instant::now() + std::time::Duration::from_millis(10)),
+        );
     }
 }
 
@@ -360,15 +396,25 @@ pub fn exec(
 
     // Point of no return: the old image goes away.
     let k = t.kernel();
+    kill_other_threads(t)?;
     let mm = Arc::new(MemoryManager::new(k.platform.kept_ranges()));
-    t.mm.unmap_all(&mut t.ctx)?;
+    if t.mm.users.load(Ordering::Acquire) > 1 {
+        // The address space is shared with another process (vfork): leave
+        // it to them and start over in a stub of our own.
+        let fresh = k.platform.new_context().map_err(|_| Errno::ENOMEM)?;
+        let old = std::mem::replace(&mut t.ctx, fresh);
+        crate::kernel::run::release_stub(old, &t.mm);
+    } else {
+        t.mm.unmap_all(&mut t.ctx)?;
+    }
+    mm.users.store(1, Ordering::Release);
     *lock(&t.tg().mm) = mm.clone();
     t.refresh_mm();
-    let main = map_image(t, &mm, &exe.file, &h, false)?;
+    let main = map_image(t, &mm, &exe.open, &h, false)?;
     mm.set_brk_start(page_up(main.end).ok_or(Errno::ENOMEM)?);
     let (entry, interp_base) = match &interp {
         Some((ie, ih)) => {
-            let l = map_image(t, &mm, &ie.file, ih, true)?;
+            let l = map_image(t, &mm, &ie.open, ih, true)?;
             (l.entry, l.base)
         }
         None => (main.entry, 0),

@@ -50,6 +50,10 @@ pub enum FaultError {
     Segv(i32),
     /// SIGBUS (access beyond the end of a mapped file).
     Bus,
+    /// The page is already installed with everything its VMA allows: either
+    /// a real protection violation, or another thread fixed the page after
+    /// this fault happened. The caller retries once before it signals.
+    Installed,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,13 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemoryManager {
     inner: Mutex<Inner>,
+    /// Application threads running in this address space's stub process;
+    /// the last one to leave kills the process.
+    pub users: std::sync::atomic::AtomicUsize,
+    /// Linux's MMF_DUMPABLE cleared (`prctl(PR_SET_DUMPABLE, 0)`, or a
+    /// credential change): kept with the address space, so fork copies it
+    /// and exec (a new address space) resets it.
+    not_dumpable: std::sync::atomic::AtomicBool,
 }
 
 /// A request to map memory, already validated by the syscall layer.
@@ -106,6 +117,8 @@ impl MemoryManager {
         }
         MemoryManager {
             inner: Mutex::new(inner),
+            users: Default::default(),
+            not_dumpable: Default::default(),
         }
     }
 
@@ -163,6 +176,8 @@ impl MemoryManager {
         };
         Ok(MemoryManager {
             inner: Mutex::new(child),
+            users: Default::default(),
+            not_dumpable: std::sync::atomic::AtomicBool::new(!self.dumpable()),
         })
     }
 
@@ -434,7 +449,7 @@ impl MemoryManager {
             // `frame` is one extra reference on top of the page table's.
             let exclusive = v.shared || Arc::strong_count(&frame) == 2;
             let (frame, prot) = match installed {
-                Some(p) if p == v.prot => return Err(FaultError::Segv(SEGV_ACCERR)),
+                Some(p) if p == v.prot => return Err(FaultError::Installed),
                 // Installed with less than the VMA allows: a write to a
                 // copy-on-write page.
                 Some(_) if !exclusive => (frame.duplicate().map_err(|_| FaultError::Bus)?, v.prot),
@@ -594,6 +609,33 @@ impl MemoryManager {
             .map(|v| v.end - v.start)
             .sum();
         (vm, g.ptes.len() as u64 * PAGE_SIZE)
+    }
+
+    /// `prctl(PR_GET_DUMPABLE)`.
+    pub fn dumpable(&self) -> bool {
+        !self.not_dumpable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_dumpable(&self, on: bool) {
+        self.not_dumpable
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// mincore: for each page of `[addr, addr+len)` (page aligned), 1 if
+    /// it has a frame, else 0. `ENOMEM` if any page is unmapped.
+    pub fn residency(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        let g = self.lock();
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        let mut out = Vec::new();
+        let mut a = addr;
+        while a < end {
+            if g.vma_at(a).is_none() {
+                return Err(Errno::ENOMEM);
+            }
+            out.push(u8::from(g.ptes.contains_key(&a)));
+            a += PAGE_SIZE;
+        }
+        Ok(out)
     }
 
     /// Marks the shared mapping at `addr` as opened read-only: mprotect may

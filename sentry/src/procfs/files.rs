@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use nix::errno::Errno;
 
-use super::{pid::pid_dir, Attr, Gen, ProcDir, ProcFile, ProcLink};
+use super::{pid::pid_dir, Attr, Entries, Gen, ProcDir, ProcFile, ProcLink};
 use crate::kernel::task::{current, kernel, lock, PID_MAX};
 use crate::syscalls::info::{RELEASE, VERSION};
 use crate::vfs::Inode;
@@ -170,7 +170,7 @@ fn stat() -> Result<Vec<u8>, Errno> {
 const FILESYSTEMS: &str = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tbdev\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tpipefs\nnodev\tanon_inodefs\nnodev\tdevpts\nnodev\tmqueue\n";
 
 fn file(ino: u64, f: fn() -> Result<Vec<u8>, Errno>) -> Arc<dyn Inode> {
-    ProcFile::new(Attr::root(ino, 0o444), Box::new(f))
+    ProcFile::make(Attr::root(ino, 0o444), Box::new(f))
 }
 
 fn fixed(ino: u64, text: impl Into<Vec<u8>>) -> Arc<dyn Inode> {
@@ -178,7 +178,7 @@ fn fixed(ino: u64, text: impl Into<Vec<u8>>) -> Arc<dyn Inode> {
 }
 
 fn link(ino: u64, target: Gen) -> Arc<dyn Inode> {
-    ProcLink::new(Attr::root(ino, 0o777), target, None)
+    ProcLink::make(Attr::root(ino, 0o777), target, None)
 }
 
 fn dir(ino: u64, entries: Vec<(&'static str, Arc<dyn Inode>)>) -> Arc<dyn Inode> {
@@ -246,7 +246,7 @@ fn sys_dir() -> Arc<dyn Inode> {
 }
 
 /// Every entry of `/proc`: the fixed files, then one directory per process.
-pub(super) fn root_children() -> Result<Vec<(Vec<u8>, Arc<dyn Inode>)>, Errno> {
+pub(super) fn root_children() -> Result<Entries, Errno> {
     let fixed_entries: Vec<(&str, Arc<dyn Inode>)> = vec![
         ("cpuinfo", fixed(2, host().cpuinfo.clone())),
         ("filesystems", fixed(3, FILESYSTEMS)),
@@ -286,7 +286,7 @@ pub(super) fn root_children() -> Result<Vec<(Vec<u8>, Arc<dyn Inode>)>, Errno> {
             ),
         ),
     ];
-    let mut out: Vec<(Vec<u8>, Arc<dyn Inode>)> = fixed_entries
+    let mut out: Entries = fixed_entries
         .into_iter()
         .map(|(n, i)| (n.as_bytes().to_vec(), i))
         .collect();

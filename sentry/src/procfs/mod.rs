@@ -33,11 +33,14 @@ fn proc_dev() -> u64 {
 
 /// Produces a file's contents or a link's target.
 pub(crate) type Gen = Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>;
+/// Takes what is written to a writable file (`comm`, `oom_score_adj`).
+pub(crate) type Sink = Arc<dyn Fn(&[u8]) -> Result<usize, Errno> + Send + Sync>;
 /// Where a walk through a magic link lands; gets the link's own dentry.
 pub(crate) type Magic = Box<dyn Fn(&Arc<Dentry>) -> Result<Arc<Dentry>, Errno> + Send + Sync>;
+/// A directory's children, by name.
+pub(crate) type Entries = Vec<(Vec<u8>, Arc<dyn Inode>)>;
 /// Lists a directory's children.
-pub(crate) type Children =
-    Arc<dyn Fn() -> Result<Vec<(Vec<u8>, Arc<dyn Inode>)>, Errno> + Send + Sync>;
+pub(crate) type Children = Arc<dyn Fn() -> Result<Entries, Errno> + Send + Sync>;
 
 /// Identity and permissions shared by every procfs node.
 #[derive(Debug, Clone, Copy)]
@@ -98,17 +101,31 @@ fn proc_statfs() -> StatFs {
 pub(crate) struct ProcFile {
     attr: Attr,
     gen: Gen,
+    sink: Option<Sink>,
 }
 
 impl ProcFile {
-    pub fn new(attr: Attr, gen: Gen) -> Arc<dyn Inode> {
-        Arc::new(ProcFile { attr, gen })
+    pub fn make(attr: Attr, gen: Gen) -> Arc<dyn Inode> {
+        Arc::new(ProcFile {
+            attr,
+            gen,
+            sink: None,
+        })
+    }
+
+    /// A file that writes go to.
+    pub fn writable(attr: Attr, gen: Gen, sink: Sink) -> Arc<dyn Inode> {
+        Arc::new(ProcFile {
+            attr,
+            gen,
+            sink: Some(sink),
+        })
     }
 
     /// A file with fixed contents.
     pub fn fixed(attr: Attr, text: impl Into<Vec<u8>>) -> Arc<dyn Inode> {
         let text = text.into();
-        ProcFile::new(attr, Box::new(move || Ok(text.clone())))
+        ProcFile::make(attr, Box::new(move || Ok(text.clone())))
     }
 }
 
@@ -127,15 +144,20 @@ impl Inode for ProcFile {
         if flags & libc::O_DIRECTORY != 0 {
             return Err(Errno::ENOTDIR);
         }
-        // Writable proc files (comm, oom_score_adj, …) are not supported
-        // yet; Linux itself refuses writes to the rest with EACCES.
-        if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+        let write = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+        // Linux refuses writes to read-only proc files with EACCES.
+        if write && self.sink.is_none() {
             return Err(Errno::EACCES);
         }
-        let data = (self.gen)()?;
+        let data = if flags & libc::O_ACCMODE == libc::O_WRONLY {
+            Vec::new()
+        } else {
+            (self.gen)()?
+        };
         Ok(Arc::new(Snapshot {
             data,
             stat: self.attr.stat(libc::S_IFREG, 1),
+            sink: self.sink.clone(),
         }))
     }
 
@@ -149,10 +171,16 @@ impl Inode for ProcFile {
 }
 
 /// An open procfs file: the bytes generated when it was opened.
-#[derive(Debug)]
 struct Snapshot {
     data: Vec<u8>,
     stat: Stat,
+    sink: Option<Sink>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "procfs::Snapshot(ino {:#x})", self.stat.ino)
+    }
 }
 
 impl FileOps for Snapshot {
@@ -166,8 +194,11 @@ impl FileOps for Snapshot {
         Ok(n)
     }
 
-    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        match &self.sink {
+            Some(s) => s(buf),
+            None => Err(Errno::EBADF),
+        }
     }
 
     fn seekable(&self) -> bool {
@@ -176,6 +207,10 @@ impl FileOps for Snapshot {
 
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(self.stat)
+    }
+
+    fn append_offset(&self) -> Result<u64, Errno> {
+        Ok(0)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -191,7 +226,7 @@ pub(crate) struct ProcLink {
 }
 
 impl ProcLink {
-    pub fn new(attr: Attr, target: Gen, magic: Option<Magic>) -> Arc<dyn Inode> {
+    pub fn make(attr: Attr, target: Gen, magic: Option<Magic>) -> Arc<dyn Inode> {
         Arc::new(ProcLink {
             attr,
             target,
@@ -241,17 +276,17 @@ pub(crate) struct ProcDir {
 }
 
 impl ProcDir {
-    pub fn new(attr: Attr, children: Children) -> Arc<dyn Inode> {
+    pub fn make(attr: Attr, children: Children) -> Arc<dyn Inode> {
         Arc::new(ProcDir { attr, children })
     }
 
     /// A directory with a fixed set of children.
     pub fn fixed(attr: Attr, entries: Vec<(&'static str, Arc<dyn Inode>)>) -> Arc<dyn Inode> {
-        let entries: Vec<(Vec<u8>, Arc<dyn Inode>)> = entries
+        let entries: Entries = entries
             .into_iter()
             .map(|(n, i)| (n.as_bytes().to_vec(), i))
             .collect();
-        ProcDir::new(attr, Arc::new(move || Ok(entries.clone())))
+        ProcDir::make(attr, Arc::new(move || Ok(entries.clone())))
     }
 }
 
@@ -451,5 +486,46 @@ pub(crate) fn file_link_target(
 
 /// A new `/proc`.
 pub fn new_procfs() -> Arc<dyn Inode> {
-    ProcDir::new(Attr::root(1, 0o555), Arc::new(files::root_children))
+    ProcDir::make(Attr::root(1, 0o555), Arc::new(files::root_children))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_only_snapshots() {
+        let f = ProcFile::fixed(Attr::root(42, 0o444), "hello\n");
+        let st = f.stat().unwrap();
+        assert_eq!(st.mode, libc::S_IFREG | 0o444);
+        assert_eq!(st.dev, proc_dev());
+        assert_eq!(f.open(libc::O_WRONLY).map(|_| ()), Err(Errno::EACCES));
+        assert_eq!(f.open(libc::O_RDWR).map(|_| ()), Err(Errno::EACCES));
+        let o = f.open(libc::O_RDONLY).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(o.read(&mut buf, 0), Ok(4));
+        assert_eq!(&buf, b"hell");
+        assert_eq!(o.read(&mut buf, 4), Ok(2));
+        assert_eq!(o.read(&mut buf, 100), Ok(0));
+        assert_eq!(f.statfs().unwrap().fs_type, PROC_SUPER_MAGIC);
+    }
+
+    #[test]
+    fn directories_list_and_look_up() {
+        let d = ProcDir::fixed(
+            Attr::root(50, 0o555),
+            vec![
+                ("a", ProcFile::fixed(Attr::root(51, 0o444), "x")),
+                (
+                    "l",
+                    ProcLink::make(Attr::root(52, 0o777), Box::new(|| Ok(b"a".to_vec())), None),
+                ),
+            ],
+        );
+        let names: Vec<Vec<u8>> = d.readdir().unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, vec![b"a".to_vec(), b"l".to_vec()]);
+        assert_eq!(d.lookup(b"l").unwrap().readlink().unwrap(), b"a");
+        assert_eq!(d.lookup(b"zz").map(|_| ()), Err(Errno::ENOENT));
+        assert_eq!(d.open(libc::O_RDWR).map(|_| ()), Err(Errno::EISDIR));
+    }
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Weak};
 use nix::errno::Errno;
 
 use super::{
-    file_link_target, file_link_text, path_for_reader, Attr, Children, Gen, Magic, ProcDir,
-    ProcFile, ProcLink,
+    file_link_target, file_link_text, path_for_reader, Attr, Children, Entries, Gen, Magic,
+    ProcDir, ProcFile, ProcLink, Sink,
 };
 use crate::kernel::signal::{SigSet, SIG_DFL, SIG_IGN};
 use crate::kernel::task::{current, kernel, lock, Task, ThreadGroup, RLIM_INFINITY};
@@ -84,7 +84,7 @@ pub(super) fn pid_dir(tg: &Arc<ThreadGroup>, tid: Option<i32>) -> Arc<dyn Inode>
         gid: creds.egid,
     };
     let attr = who.attr(KIND_DIR, 0, 0o555);
-    ProcDir::new(attr, Arc::new(move || Ok(entries(&who))))
+    ProcDir::make(attr, Arc::new(move || Ok(entries(&who))))
 }
 
 type FileGen = fn(&Who) -> Result<Vec<u8>, Errno>;
@@ -109,8 +109,8 @@ const FILES: &[(&str, u32, FileGen)] = &[
     ("status", 0o444, status),
 ];
 
-fn entries(who: &Who) -> Vec<(Vec<u8>, Arc<dyn Inode>)> {
-    let mut out: Vec<(Vec<u8>, Arc<dyn Inode>)> = Vec::new();
+fn entries(who: &Who) -> Entries {
+    let mut out: Entries = Vec::new();
     let mut n = 0u64;
     let mut next = || {
         n += 1;
@@ -118,7 +118,12 @@ fn entries(who: &Who) -> Vec<(Vec<u8>, Arc<dyn Inode>)> {
     };
     for &(name, perm, f) in FILES {
         let attr = who.attr(KIND_ENTRY, next(), perm);
-        out.push((name.as_bytes().to_vec(), ProcFile::new(attr, who.gen(f))));
+        let inode = match name {
+            "comm" => ProcFile::writable(attr, who.gen(f), comm_sink(who)),
+            "oom_score_adj" => ProcFile::writable(attr, who.gen(f), Arc::new(oom_score_adj_write)),
+            _ => ProcFile::make(attr, who.gen(f)),
+        };
+        out.push((name.as_bytes().to_vec(), inode));
     }
     for (name, which) in [("cwd", 0u8), ("exe", 1), ("root", 2)] {
         let attr = who.attr(KIND_ENTRY, next(), 0o777);
@@ -139,7 +144,7 @@ fn entries(who: &Who) -> Vec<(Vec<u8>, Arc<dyn Inode>)> {
                 .map(|t| (t.tid.to_string().into_bytes(), pid_dir(&tg, Some(t.tid))))
                 .collect())
         });
-        out.push((b"task".to_vec(), ProcDir::new(task_attr, children)));
+        out.push((b"task".to_vec(), ProcDir::make(task_attr, children)));
     }
     out
 }
@@ -159,7 +164,7 @@ fn path_link(who: &Who, which: u8, attr: Attr) -> Arc<dyn Inode> {
     let t2 = Arc::clone(&target);
     let text: Gen = Box::new(move || Ok(path_for_reader(target()?.as_ref())));
     let magic: Magic = Box::new(move |_| t2());
-    ProcLink::new(attr, text, Some(magic))
+    ProcLink::make(attr, text, Some(magic))
 }
 
 /// `fd/` (links) or `fdinfo/` (files) of a process.
@@ -178,19 +183,19 @@ fn fd_dir(who: &Who, attr: Attr, info: bool) -> Arc<dyn Inode> {
                 let inode = if info {
                     let attr = w.attr(KIND_FDINFO, n, 0o444);
                     let cloexec = fds.get_cloexec(fd).unwrap_or(false);
-                    ProcFile::new(attr, Box::new(move || Ok(fdinfo(&file, cloexec))))
+                    ProcFile::make(attr, Box::new(move || Ok(fdinfo(&file, cloexec))))
                 } else {
                     let attr = w.attr(KIND_FD, n, 0o700);
                     let f2 = Arc::clone(&file);
                     let text: Gen = Box::new(move || Ok(file_link_text(&file)));
                     let magic: Magic = Box::new(move |link| Ok(file_link_target(&f2, link, owner)));
-                    ProcLink::new(attr, text, Some(magic))
+                    ProcLink::make(attr, text, Some(magic))
                 };
                 (name, inode)
             })
             .collect())
     });
-    ProcDir::new(attr, children)
+    ProcDir::make(attr, children)
 }
 
 fn fdinfo(file: &crate::vfs::OpenFile, cloexec: bool) -> Vec<u8> {
@@ -258,6 +263,32 @@ fn comm_of(who: &Who) -> Vec<u8> {
     }
 }
 
+/// Writing `comm` renames the thread (the first 15 bytes, as
+/// `PR_SET_NAME`); Linux keeps a trailing newline as part of the name.
+fn comm_sink(who: &Who) -> Sink {
+    let w = who.clone();
+    Arc::new(move |buf: &[u8]| {
+        let task = w.task().ok_or(Errno::ESRCH)?;
+        let name = &buf[..buf.len().min(15)];
+        let name = name.split(|&c| c == 0).next().unwrap_or_default();
+        *lock(&task.comm) = name.to_vec();
+        Ok(buf.len())
+    })
+}
+
+/// `oom_score_adj` accepts -1000..=1000 and has no effect here.
+fn oom_score_adj_write(buf: &[u8]) -> Result<usize, Errno> {
+    let v: i32 = std::str::from_utf8(buf)
+        .map_err(|_| Errno::EINVAL)?
+        .trim()
+        .parse()
+        .map_err(|_| Errno::EINVAL)?;
+    if !(-1000..=1000).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(buf.len())
+}
+
 fn comm(who: &Who) -> Result<Vec<u8>, Errno> {
     let mut c = comm_of(who);
     c.push(b'\n');
@@ -318,11 +349,17 @@ fn cpu_ns(who: &Who, tg: &ThreadGroup) -> (u64, u64) {
 /// Signal sets: (thread pending, shared pending, blocked, ignored, caught).
 fn sigsets(who: &Who, tg: &ThreadGroup) -> (u64, u64, u64, u64, u64) {
     let (pnd, blk) = match who.task() {
-        Some(t) => (lock(&t.pending).set().0, lock(&t.mask).0),
+        Some(t) => {
+            // One lock at a time: the signal code takes these in its own
+            // order.
+            let pnd = lock(&t.pending).set().0;
+            let blk = lock(&t.mask).0;
+            (pnd, blk)
+        }
         None => (0, 0),
     };
     let shd = lock(&tg.shared_pending).set().0;
-    let h = lock(&tg.sighand);
+    let h = lock(&tg.sighand).clone();
     let (mut ign, mut cgt) = (0u64, 0u64);
     for sig in 1..=64 {
         let a = h.get(sig);
@@ -355,7 +392,7 @@ fn stat(who: &Who) -> Result<Vec<u8>, Errno> {
     let (vm, rss) = usage(&tg);
     let (ut, stt) = cpu_ns(who, &tg);
     let (cut, cst) = *lock(&tg.child_times);
-    let rsslim = tg.rlimit(libc::RLIMIT_RSS as u32).cur;
+    let rsslim = tg.rlimit(libc::RLIMIT_RSS).cur;
     let (pnd, shd, blk, ign, cgt) = sigsets(who, &tg);
     let (arg_start, arg_end, env_start, env_end) = {
         let x = lock(&tg.exec);
@@ -410,7 +447,7 @@ fn status(who: &Who) -> Result<Vec<u8>, Errno> {
         .task()
         .map_or(0, |t| lock(&t.pending).set().0.count_ones())
         + lock(&tg.shared_pending).set().0.count_ones();
-    let sigq_max = tg.rlimit(libc::RLIMIT_SIGPENDING as u32).cur;
+    let sigq_max = tg.rlimit(libc::RLIMIT_SIGPENDING).cur;
     let cap = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
     let ncpu = super::files::ncpus();
     let mut s = String::new();
@@ -533,4 +570,32 @@ fn mountinfo() -> Vec<u8> {
         );
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_masks() {
+        assert_eq!(cpu_mask_hex(1), "1");
+        assert_eq!(cpu_mask_hex(2), "3");
+        assert_eq!(cpu_mask_hex(4), "f");
+        assert_eq!(cpu_mask_hex(6), "3f");
+        assert_eq!(cpu_mask_hex(8), "ff");
+    }
+
+    #[test]
+    fn inode_numbers_do_not_collide() {
+        let a = ino(5, false, KIND_FD, 3);
+        let b = ino(5, true, KIND_FD, 3);
+        let c = ino(5, false, KIND_FDINFO, 3);
+        let d = ino(6, false, KIND_FD, 3);
+        let all = [a, b, c, d, ino(5, false, KIND_DIR, 0)];
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ use crate::kernel::ctx::TaskCtx;
 use crate::kernel::signal::SigInfo;
 use crate::kernel::task::lock;
 use crate::kernel::wait::WaitQueue;
+use crate::vfs::lock::{self, locks, Flavor, Lock, LockKind, Owner};
 use crate::vfs::{pipe, OpenFile};
 
 /// Linux's MAX_RW_COUNT: the most one read or write transfers.
@@ -68,7 +69,9 @@ fn do_read(
         None if seekable => {
             let mut pos = lock(&f.pos);
             let n = f.ops.read(&mut buf, *pos)?;
-            *pos += n as u64;
+            if f.ops.advances_position() {
+                *pos += n as u64;
+            }
             n
         }
         None => io_wait(t, f, || f.ops.read(&mut buf, 0))?,
@@ -85,16 +88,24 @@ pub(super) fn do_write(
     off: Option<u64>,
 ) -> Result<usize, Errno> {
     let r = match off {
+        // Linux's pwrite on an O_APPEND file appends whatever the offset
+        // (a documented bug); the file position stays where it was.
+        Some(_) if f.append() => f.ops.write_append(data).map(|(n, _)| n),
         Some(o) => io_wait(t, f, || f.ops.write(data, o)),
         None if f.ops.seekable() => {
             let mut pos = lock(&f.pos);
+            let advance = f.ops.advances_position();
             if f.append() {
                 let (n, end) = f.ops.write_append(data)?;
-                *pos = end;
+                if advance {
+                    *pos = end;
+                }
                 Ok(n)
             } else {
                 let n = f.ops.write(data, *pos)?;
-                *pos += n as u64;
+                if advance {
+                    *pos += n as u64;
+                }
                 Ok(n)
             }
         }
@@ -247,7 +258,13 @@ pub fn sys_lseek(t: &mut TaskCtx, a: &Args) -> SysResult {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    let whence = a.i32(2);
     let mut pos = lock(&f.pos);
+    if let Some(r) = f.ops.llseek(*pos, off, whence) {
+        let new = r?;
+        *pos = new;
+        return ok_i64(i64::try_from(new).map_err(|_| Errno::EOVERFLOW)?);
+    }
     #[allow(clippy::cast_possible_wrap, reason = "positions are below i64::MAX")]
     let cur = *pos as i64;
     let new = match a.i32(2) {
@@ -270,8 +287,21 @@ pub fn sys_lseek(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok_i64(new as i64)
 }
 
+/// Close-time work for a file the process just closed: any close of any
+/// fd for a file drops the process's POSIX record locks on it (OFD and
+/// flock locks go with the open file description instead).
+pub fn closed(t: &TaskCtx, f: &OpenFile) {
+    let table = locks();
+    if table.process_has_locks(t.pid()) {
+        if let Ok(key) = f.file_key() {
+            table.release(key, Owner::Process(t.pid()));
+        }
+    }
+}
+
 pub fn sys_close(t: &mut TaskCtx, a: &Args) -> SysResult {
-    t.fds().close(a.fd(0)?)?;
+    let f = t.fds().close(a.fd(0)?)?;
+    closed(t, &f);
     ok(0)
 }
 
@@ -280,7 +310,9 @@ pub fn sys_close_range(t: &mut TaskCtx, a: &Args) -> SysResult {
     if first > last || flags & !(libc::CLOSE_RANGE_CLOEXEC | libc::CLOSE_RANGE_UNSHARE) != 0 {
         return Err(Errno::EINVAL);
     }
-    t.fds().close_range(first, last, flags)?;
+    for f in t.fds().close_range(first, last, flags)? {
+        closed(t, &f);
+    }
     ok(0)
 }
 
@@ -296,7 +328,9 @@ fn dup_to(t: &TaskCtx, old: i32, new: i32, cloexec: bool) -> SysResult {
     if new < 0 || usize::try_from(new).map_or(true, |n| n >= fds.limit()) {
         return Err(Errno::EBADF);
     }
-    fds.install_at(new, f, cloexec)?;
+    if let Some(old) = fds.install_at(new, f, cloexec)? {
+        closed(t, &old);
+    }
     ok(new)
 }
 
@@ -355,8 +389,178 @@ pub fn sys_fcntl(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
         }
         libc::F_GETOWN | libc::F_SETOWN => ok(0),
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => fcntl_lock(t, &f, a.i32(1), arg),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `struct flock` on x86_64: l_type (i16), l_whence (i16), l_start (at
+/// 8), l_len (at 16), l_pid (i32 at 24); 32 bytes with padding.
+const FLOCK_SIZE: usize = 32;
+
+fn field<const N: usize>(raw: &[u8; FLOCK_SIZE], at: usize) -> [u8; N] {
+    let mut b = [0u8; N];
+    b.copy_from_slice(&raw[at..at + N]);
+    b
+}
+
+/// F_GETLK/F_SETLK/F_SETLKW and their OFD variants.
+fn fcntl_lock(t: &mut TaskCtx, f: &Arc<OpenFile>, cmd: i32, addr: u64) -> SysResult {
+    if f.flags() & libc::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let ofd = matches!(
+        cmd,
+        libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW
+    );
+    let mut raw = [0u8; FLOCK_SIZE];
+    t.copy_in(addr, &mut raw)?;
+    let l_type = i32::from(i16::from_ne_bytes(field(&raw, 0)));
+    let l_whence = i32::from(i16::from_ne_bytes(field(&raw, 2)));
+    let l_start = i64::from_ne_bytes(field(&raw, 8));
+    let l_len = i64::from_ne_bytes(field(&raw, 16));
+    let l_pid = i32::from_ne_bytes(field(&raw, 24));
+    let kind = match l_type {
+        libc::F_RDLCK => Some(LockKind::Read),
+        libc::F_WRLCK => Some(LockKind::Write),
+        libc::F_UNLCK => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    // OFD locks have no owning process: l_pid must be 0 on the way in.
+    if ofd && l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let base = match l_whence {
+        libc::SEEK_SET => 0,
+        libc::SEEK_CUR => i64::try_from(*lock(&f.pos)).map_err(|_| Errno::EOVERFLOW)?,
+        libc::SEEK_END => i64::try_from(f.stat()?.size).map_err(|_| Errno::EOVERFLOW)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    let (start, end) = lock::flock_range(base, l_start, l_len)?;
+    let (owner, key, pid) = if ofd {
+        (f.description_owner(), f.lock_key_for_description()?, -1)
+    } else {
+        (Owner::Process(t.pid()), f.file_key()?, t.pid())
+    };
+    let want = Lock {
+        owner,
+        flavor: Flavor::Record,
+        kind: kind.unwrap_or(LockKind::Read),
+        start,
+        end,
+        pid,
+    };
+    let table = locks();
+    if matches!(cmd, libc::F_GETLK | libc::F_OFD_GETLK) {
+        // Asking about F_UNLCK makes no sense.
+        if kind.is_none() {
+            return Err(Errno::EINVAL);
+        }
+        match table.test(key, &want) {
+            None => {
+                #[allow(clippy::cast_possible_truncation, reason = "F_UNLCK is 2")]
+                raw[0..2].copy_from_slice(&(libc::F_UNLCK as i16).to_ne_bytes());
+            }
+            Some(h) => {
+                let ty = match h.kind {
+                    LockKind::Read => libc::F_RDLCK,
+                    LockKind::Write => libc::F_WRLCK,
+                };
+                let len = if h.end == lock::OFFSET_MAX {
+                    0
+                } else {
+                    h.end - h.start + 1
+                };
+                #[allow(clippy::cast_possible_truncation, reason = "lock types are small")]
+                raw[0..2].copy_from_slice(&(ty as i16).to_ne_bytes());
+                #[allow(clippy::cast_possible_truncation, reason = "SEEK_SET is 0")]
+                raw[2..4].copy_from_slice(&(libc::SEEK_SET as i16).to_ne_bytes());
+                raw[8..16].copy_from_slice(&h.start.to_ne_bytes());
+                raw[16..24].copy_from_slice(&len.to_ne_bytes());
+                raw[24..28].copy_from_slice(&h.pid.to_ne_bytes());
+            }
+        }
+        t.copy_out(addr, &raw)?;
+        return ok(0);
+    }
+    match kind {
+        Some(LockKind::Read) if !f.readable() => return Err(Errno::EBADF),
+        Some(LockKind::Write) if !f.writable() => return Err(Errno::EBADF),
+        _ => {}
+    }
+    if !matches!(cmd, libc::F_SETLKW | libc::F_OFD_SETLKW) {
+        table.set(key, &want, kind)?;
+        return ok(0);
+    }
+    let me = t.pid();
+    let r = t.block(&[&table.wq], None, false, |_| {
+        match table.set(key, &want, kind) {
+            Ok(()) => Ok(Some(())),
+            Err(Errno::EAGAIN) => {
+                if !ofd {
+                    table.start_wait(key, &want, me)?;
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    });
+    if !ofd {
+        table.end_wait(me);
+    }
+    r?;
+    ok(0)
+}
+
+/// flock(2): whole-file locks owned by the open file description.
+pub fn sys_flock(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = t.fds().get(a.fd(0)?)?;
+    if f.flags() & libc::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    let op = a.i32(1);
+    let kind = match op & !libc::LOCK_NB {
+        libc::LOCK_SH => Some(LockKind::Read),
+        libc::LOCK_EX => Some(LockKind::Write),
+        libc::LOCK_UN => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    let want = Lock {
+        owner: f.description_owner(),
+        flavor: Flavor::Flock,
+        kind: kind.unwrap_or(LockKind::Read),
+        start: 0,
+        end: lock::OFFSET_MAX,
+        pid: t.pid(),
+    };
+    let key = f.lock_key_for_description()?;
+    let table = locks();
+    match table.set(key, &want, kind) {
+        Err(Errno::EAGAIN) => {}
+        r => {
+            r?;
+            return ok(0);
+        }
+    }
+    // Linux converts a lock by dropping the old one first, so a failed or
+    // waiting conversion has lost it.
+    table.set(key, &want, None)?;
+    if op & libc::LOCK_NB != 0 {
+        return Err(Errno::EWOULDBLOCK);
+    }
+    t.block(&[&table.wq], None, false, |_| {
+        match table.set(key, &want, kind) {
+            Ok(()) => Ok(Some(())),
+            Err(Errno::EAGAIN) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })?;
+    ok(0)
 }
 
 fn make_pipe(t: &mut TaskCtx, addr: u64, flags: i32) -> SysResult {
@@ -425,6 +629,10 @@ pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
     let fd = a.fd(0)?;
     let fds = t.fds();
     let f = fds.get(fd)?;
+    // ioctl looks fds up the way read does: O_PATH descriptors are EBADF.
+    if f.flags() & libc::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
     let (cmd, arg) = (a.u64(1) & 0xffff_ffff, a.u64(2));
     match cmd {
         FIOCLEX | FIONCLEX => {
@@ -442,7 +650,18 @@ pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             ok(0)
         }
         FIONREAD => {
-            let n = i32::try_from(f.ops.fionread()?).unwrap_or(i32::MAX);
+            let st = f.stat()?;
+            let n = if st.file_type() == libc::S_IFREG {
+                // The VFS answers for regular files: size minus position
+                // (negative past the end), as an int.
+                let size = i64::try_from(st.size).unwrap_or(i64::MAX);
+                let pos = i64::try_from(*lock(&f.pos)).unwrap_or(i64::MAX);
+                #[allow(clippy::cast_possible_truncation, reason = "Linux stores it in an int")]
+                let n = size.wrapping_sub(pos) as i32;
+                n
+            } else {
+                i32::try_from(f.ops.fionread()?).unwrap_or(i32::MAX)
+            };
             t.write_obj(arg, &n)?;
             ok(0)
         }

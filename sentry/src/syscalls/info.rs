@@ -228,10 +228,7 @@ pub fn sys_sched_getaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
     if a.i32(0) != 0 && kernel().task(a.i32(0)).is_none() {
         return Err(Errno::ESRCH);
     }
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(64);
+    let n = kernel().ncpus.min(64);
     let mask: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
     t.write_obj(a.u64(2), &mask)?;
     ok(8)
@@ -245,10 +242,7 @@ pub fn sys_sched_setaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mask: u64 = t.read_obj(a.u64(2))?;
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(64);
+    let n = kernel().ncpus.min(64);
     let avail: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
     if mask & avail == 0 {
         return Err(Errno::EINVAL);

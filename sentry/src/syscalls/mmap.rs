@@ -1,4 +1,5 @@
-//! Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise, msync.
+//! Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise,
+//! msync, mincore.
 
 use std::sync::Arc;
 
@@ -43,7 +44,9 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
     let shared = match flags & 3 {
         x if x == libc::MAP_SHARED => true,
         x if x == libc::MAP_PRIVATE => false,
-        MAP_SHARED_VALIDATE => {
+        // Anonymous mappings know only MAP_SHARED and MAP_PRIVATE (do_mmap's
+        // anonymous switch), so MAP_SHARED|MAP_PRIVATE is EINVAL there.
+        MAP_SHARED_VALIDATE if flags & libc::MAP_ANONYMOUS == 0 => {
             if flags & !MAP_KNOWN != 0 {
                 return Err(Errno::EOPNOTSUPP);
             }
@@ -188,6 +191,25 @@ pub fn sys_msync(t: &mut TaskCtx, a: &Args) -> SysResult {
     {
         return Err(Errno::ENOMEM);
     }
+    ok(0)
+}
+
+/// mincore: one byte per page of `[addr, addr+len)`, bit 0 set if the
+/// page is resident (here: has a frame in the address space).
+pub fn sys_mincore(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let (addr, len, vec) = (a.u64(0), a.u64(1), a.u64(2));
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    if addr.checked_add(len).is_none() {
+        return Err(Errno::ENOMEM);
+    }
+    if len == 0 {
+        return ok(0);
+    }
+    let pages = t.mm.residency(addr, len)?;
+    t.copy_out(vec, &pages)?;
     ok(0)
 }
 

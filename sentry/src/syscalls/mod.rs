@@ -6,6 +6,7 @@
 //! [`SysResult`].
 
 mod attr;
+mod cred;
 mod dir;
 mod exec;
 pub mod fd;

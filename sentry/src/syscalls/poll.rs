@@ -144,7 +144,7 @@ enum Slot {
 }
 
 fn do_poll(t: &mut TaskCtx, addr: u64, nfds: u64, timeout: Option<Duration>) -> SysResult {
-    let limit = t.tg().rlimit(libc::RLIMIT_NOFILE as u32).cur;
+    let limit = t.tg().rlimit(libc::RLIMIT_NOFILE).cur;
     if nfds > limit {
         return Err(Errno::EINVAL);
     }

@@ -49,9 +49,8 @@ pub fn sys_clone(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
-    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
-        // Threads sharing an address space are not supported yet.
-        return Err(Errno::ENOSYS);
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        return Err(Errno::EINVAL);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
@@ -62,62 +61,79 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     let k = kernel();
     let parent_tg = t.tg().clone();
     let pid = k.alloc_pid()?;
-    let mm = Arc::new(t.mm.fork(&mut t.ctx)?);
-    let fds = if flags & CLONE_FILES != 0 {
-        parent_tg.fds()
+    // CLONE_VM: the child runs as another host thread of our stub process.
+    let host_thread = if flags & CLONE_VM != 0 {
+        let tid = t.ctx.clone_thread().map_err(|_| Errno::EAGAIN)?;
+        Some((t.ctx.host_pid(), tid))
     } else {
-        Arc::new(parent_tg.fds().fork())
+        None
     };
-    let fs = t.fs();
-    let sighand = lock(&parent_tg.sighand).clone();
-    let creds = lock(&parent_tg.creds).clone();
-    let rlimits = *lock(&parent_tg.rlimits);
-    let (pgid, sid) = {
-        let s = lock(&parent_tg.state);
-        (s.pgid, s.sid)
-    };
-    let real_parent = if flags & CLONE_PARENT != 0 {
-        parent_tg.parent()
-    } else {
-        Some(parent_tg.clone())
-    };
-    let tg = ThreadGroup::new(
-        pid,
-        real_parent.as_ref().map(Arc::downgrade).unwrap_or_default(),
-        pgid,
-        sid,
-        mm,
-        fds,
-        fs,
-        sighand,
-        creds,
-        Some(rlimits),
-    );
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "the exit signal is the low byte"
-    )]
-    {
-        lock(&tg.state).exit_signal = (flags & 0xff) as i32;
-    }
-    *lock(&tg.exec) = lock(&parent_tg.exec).clone();
-    let vfork = (flags & CLONE_VFORK != 0).then(|| Arc::new((Mutex::new(false), Condvar::new())));
-    *lock(&tg.vfork_done) = vfork.clone();
     let mask = *lock(&t.task.mask);
-    let task = Task::new(pid, tg.clone(), mask, t.task.comm());
+    let (task, tg) = if flags & CLONE_THREAD != 0 {
+        (Task::new(pid, parent_tg.clone(), mask, t.task.comm()), None)
+    } else {
+        let mm = if flags & CLONE_VM != 0 {
+            t.mm.clone()
+        } else {
+            Arc::new(t.mm.fork(&mut t.ctx)?)
+        };
+        let fds = if flags & CLONE_FILES != 0 {
+            parent_tg.fds()
+        } else {
+            Arc::new(parent_tg.fds().fork())
+        };
+        let sighand = lock(&parent_tg.sighand).clone();
+        let creds = lock(&parent_tg.creds).clone();
+        let rlimits = *lock(&parent_tg.rlimits);
+        let (pgid, sid) = {
+            let s = lock(&parent_tg.state);
+            (s.pgid, s.sid)
+        };
+        let real_parent = if flags & CLONE_PARENT != 0 {
+            parent_tg.parent()
+        } else {
+            Some(parent_tg.clone())
+        };
+        let tg = ThreadGroup::new(
+            pid,
+            real_parent.as_ref().map(Arc::downgrade).unwrap_or_default(),
+            pgid,
+            sid,
+            mm,
+            fds,
+            t.fs(),
+            sighand,
+            creds,
+            Some(rlimits),
+        );
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "the exit signal is the low byte"
+        )]
+        {
+            lock(&tg.state).exit_signal = (flags & 0xff) as i32;
+        }
+        *lock(&tg.exec) = lock(&parent_tg.exec).clone();
+        if let Some(p) = &real_parent {
+            lock(&p.state).children.push(tg.clone());
+        }
+        (Task::new(pid, tg.clone(), mask, t.task.comm()), Some(tg))
+    };
+    let vfork = (flags & CLONE_VFORK != 0).then(|| Arc::new((Mutex::new(false), Condvar::new())));
+    if let Some(tg) = &tg {
+        *lock(&tg.vfork_done) = vfork.clone();
+    }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         task.clear_child_tid
             .store(ctid, std::sync::atomic::Ordering::Release);
     }
     k.register(&task);
-    if let Some(p) = &real_parent {
-        lock(&p.state).children.push(tg.clone());
-    }
     if flags & CLONE_PARENT_SETTID != 0 {
         t.write_obj(ptid, &pid)?;
     }
     let mut regs = Box::new(*t.ctx.regs());
     regs.rax = 0;
+    regs.orig_rax = u64::MAX;
     if stack != 0 {
         regs.rsp = stack;
     }
@@ -134,7 +150,16 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         } else {
             None
         };
-    if spawn(task, Start::Forked { regs, fp }, setup).is_err() {
+    let start = match host_thread {
+        Some((hpid, tid)) => Start::Thread {
+            pid: hpid,
+            tid,
+            regs,
+            fp,
+        },
+        None => Start::Forked { regs, fp },
+    };
+    if spawn(task, start, setup).is_err() {
         return Err(Errno::EAGAIN);
     }
     if let Some(v) = vfork {
@@ -485,9 +510,12 @@ pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             t.write_obj(a.u64(1), &sig)?;
             ok(0)
         }
-        libc::PR_GET_DUMPABLE => ok(1),
+        libc::PR_GET_DUMPABLE => ok(u8::from(t.mm.dumpable())),
         libc::PR_SET_DUMPABLE => match a.u64(1) {
-            0 | 1 => ok(0),
+            v @ (0 | 1) => {
+                t.mm.set_dumpable(v == 1);
+                ok(0)
+            }
             _ => Err(Errno::EINVAL),
         },
         libc::PR_SET_NO_NEW_PRIVS => {

@@ -2,8 +2,8 @@
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
 use super::{
-    attr, dir, exec, fd, futex, info, mmap, open, poll, process, sendfile, signal, stat, time,
-    Handler,
+    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, sendfile, signal, stat,
+    time, Handler,
 };
 
 pub fn entry(nr: u64) -> Option<Handler> {
@@ -14,6 +14,16 @@ pub fn entry(nr: u64) -> Option<Handler> {
         40 => sendfile::sys_sendfile, // sendfile
         270 => poll::sys_pselect6,    // pselect6
         271 => poll::sys_ppoll,       // ppoll
+        // Changing ids (cred.rs).
+        105 => cred::sys_setuid,    // setuid
+        106 => cred::sys_setgid,    // setgid
+        113 => cred::sys_setreuid,  // setreuid
+        114 => cred::sys_setregid,  // setregid
+        116 => cred::sys_setgroups, // setgroups
+        117 => cred::sys_setresuid, // setresuid
+        119 => cred::sys_setresgid, // setresgid
+        122 => cred::sys_setfsuid,  // setfsuid
+        123 => cred::sys_setfsgid,  // setfsgid
         // Path-based file syscalls (open.rs, stat.rs, dir.rs, attr.rs).
         2 => open::sys_open,                 // open
         4 => stat::sys_stat,                 // stat

@@ -69,6 +69,20 @@ impl FileOps for MemDevFile {
         true
     }
 
+    /// `null_lseek` (also zero's and full's) pins the position at 0; the
+    /// random devices use `noop_llseek`, which leaves it where it is.
+    fn llseek(&self, cur: u64, _off: i64, _whence: i32) -> Option<Result<u64, Errno>> {
+        Some(Ok(match self.dev {
+            MemDev::Null | MemDev::Zero | MemDev::Full => 0,
+            MemDev::Random => cur,
+        }))
+    }
+
+    /// None of the memory devices moves the position on read or write.
+    fn advances_position(&self) -> bool {
+        false
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

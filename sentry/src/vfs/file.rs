@@ -15,6 +15,7 @@ use nix::errno::Errno;
 
 use super::dentry::Dentry;
 use super::inode::{DirEntry, Stat};
+use super::lock::{locks, FileKey, Owner};
 use crate::kernel::wait::WaitQueue;
 use crate::mm::{Frame, Mappable};
 
@@ -53,6 +54,19 @@ pub trait FileOps: Send + Sync + Debug {
     /// A host fd whose readiness must be polled on the host.
     fn host_fd(&self) -> Option<RawFd> {
         None
+    }
+
+    /// Linux's per-driver `llseek` for files whose offset is not a plain
+    /// byte position: `Some(result)` replaces the generic `lseek`
+    /// arithmetic (`cur` is the current position). `None`: generic.
+    fn llseek(&self, _cur: u64, _off: i64, _whence: i32) -> Option<Result<u64, Errno>> {
+        None
+    }
+
+    /// Whether `read`/`write` move the file position. Devices such as
+    /// `/dev/null` and `/dev/zero` never do.
+    fn advances_position(&self) -> bool {
+        true
     }
 
     /// Bytes readable now (`ioctl(FIONREAD)`).
@@ -123,6 +137,18 @@ pub struct OpenFile {
     /// The mappable with this file's path, made once so that successive
     /// mmaps of one description compare equal (and their VMAs merge).
     named_mappable: OnceLock<Option<Arc<dyn Mappable>>>,
+    /// The file's identity in the lock table, set once this description
+    /// takes an OFD or flock lock (so dropping it knows what to release).
+    lock_key: OnceLock<FileKey>,
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if let Some(key) = self.lock_key.get() {
+            let me = Owner::Description(std::ptr::from_ref(self) as usize);
+            locks().release(*key, me);
+        }
+    }
 }
 
 impl OpenFile {
@@ -133,6 +159,7 @@ impl OpenFile {
             flags: AtomicI32::new(flags),
             pos: Mutex::new(0),
             named_mappable: OnceLock::new(),
+            lock_key: OnceLock::new(),
         })
     }
 
@@ -184,6 +211,37 @@ impl OpenFile {
             Some(d) => d.inode.stat(),
             None => self.ops.stat(),
         }
+    }
+
+    /// The identity locks on this file are kept under: the inode's
+    /// (device, inode number), or this description's ops object for files
+    /// without a dentry.
+    pub fn file_key(&self) -> Result<FileKey, Errno> {
+        match &self.dentry {
+            Some(d) => {
+                let st = d.inode.stat()?;
+                Ok((st.dev, st.ino))
+            }
+            None => Ok((
+                u64::MAX,
+                Arc::as_ptr(&self.ops).cast::<u8>() as usize as u64,
+            )),
+        }
+    }
+
+    /// Like [`OpenFile::file_key`], and remembers that this description
+    /// owns locks, to release them when it is dropped.
+    pub fn lock_key_for_description(&self) -> Result<FileKey, Errno> {
+        if let Some(k) = self.lock_key.get() {
+            return Ok(*k);
+        }
+        let k = self.file_key()?;
+        Ok(*self.lock_key.get_or_init(|| k))
+    }
+
+    /// The lock-table owner for OFD and flock locks of this description.
+    pub fn description_owner(&self) -> Owner {
+        Owner::Description(std::ptr::from_ref(self) as usize)
     }
 
     /// What `mmap` maps, named after this file for `/proc/PID/maps`.

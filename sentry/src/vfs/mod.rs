@@ -8,6 +8,7 @@ pub mod fdtable;
 pub mod file;
 pub mod host_file;
 pub mod inode;
+pub mod lock;
 pub mod pipe;
 pub mod tmpfs;
 
