@@ -142,6 +142,11 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     mount_filesystems(&v)?;
     let k = Kernel::init(Kernel::new(v.clone(), platform, cfg.strace));
     crate::procfs::init_host_info();
+    // After confinement a backtrace cannot be symbolised (no files), and
+    // trying would trip the seccomp filter: report panics plainly.
+    if cfg.confine {
+        std::panic::set_hook(Box::new(|info| tracing::error!("sentry panic: {info}")));
+    }
     if cfg.confine {
         crate::confine::confine().map_err(setup("confinement"))?;
     }

@@ -88,7 +88,12 @@ pub const SENTRY_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_uname, "runtime"),
     (libc::SYS_statx, "runtime fstat of host fds"),
     (libc::SYS_newfstatat, "runtime fstat of host fds"),
+    (libc::SYS_openat, "glibc malloc probes /proc/sys/vm/overcommit_memory when trimming a thread arena; DENIED_WITH_ENOENT answers it"),
 ];
+
+/// Calls the allowlist lets through only to have them fail: a second
+/// filter turns them into ENOENT, so nothing is ever opened.
+const DENIED_WITH_ENOENT: &[i64] = &[libc::SYS_openat];
 
 fn install_seccomp() -> Result<(), String> {
     let rules = SENTRY_SYSCALLS
@@ -105,7 +110,24 @@ fn install_seccomp() -> Result<(), String> {
     let prog: BpfProgram = filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| e.to_string())?;
-    seccompiler::apply_filter_all_threads(&prog).map_err(|e| e.to_string())
+    let deny = DENIED_WITH_ENOENT
+        .iter()
+        .map(|nr| (*nr, vec![]))
+        .collect::<BTreeMap<_, _>>();
+    #[allow(clippy::cast_sign_loss, reason = "ENOENT is positive")]
+    let deny = SeccompFilter::new(
+        deny,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOENT as u32),
+        TargetArch::x86_64,
+    )
+    .map_err(|e| e.to_string())?;
+    let deny: BpfProgram = deny
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+    seccompiler::apply_filter_all_threads(&prog).map_err(|e| e.to_string())?;
+    // Filters stack and the stricter answer wins: openat gets ENOENT.
+    seccompiler::apply_filter_all_threads(&deny).map_err(|e| e.to_string())
 }
 
 #[repr(C)]

@@ -5,4 +5,5 @@ pub mod run;
 pub mod sigframe;
 pub mod signal;
 pub mod task;
+pub mod timer;
 pub mod wait;

@@ -380,6 +380,7 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
     let k = kernel();
     // Drop the process's resources now; the zombie keeps only its status.
     *lock(&tg.fds) = Arc::new(crate::vfs::FdTable::new());
+    crate::vfs::lock::locks().release_all(crate::vfs::lock::Owner::Process(tg.pid));
     if let Some(v) = lock(&tg.vfork_done).take() {
         *lock(&v.0) = true;
         v.1.notify_all();

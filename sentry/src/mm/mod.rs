@@ -770,7 +770,7 @@ impl Inner {
             }
             top = top.min(v.start);
         }
-        (top >= len + MMAP_MIN).then(|| top - len)
+        (len.checked_add(MMAP_MIN).is_some_and(|need| top >= need)).then(|| top - len)
     }
 
     fn split_at(&mut self, a: u64) {

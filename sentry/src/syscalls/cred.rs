@@ -58,9 +58,20 @@ fn put(c: &mut Creds, k: Kind, v: Ids) {
 fn update(t: &TaskCtx, k: Kind, f: impl FnOnce(Ids, bool) -> Result<Ids, Errno>) -> SysResult {
     let mut c = lock(&t.tg().creds);
     let privileged = c.euid == 0;
-    let new = f(get(&c, k), privileged)?;
+    let old = get(&c, k);
+    let new = f(old, privileged)?;
     put(&mut c, k, new);
+    drop(c);
+    changed_ids(t, old, new);
     ok(0)
+}
+
+/// As Linux's commit_creds: a change of the effective or filesystem id
+/// makes the process non-dumpable (suid_dumpable is 0).
+fn changed_ids(t: &TaskCtx, old: Ids, new: Ids) {
+    if old.eff != new.eff || old.fs != new.fs {
+        t.mm.set_dumpable(false);
+    }
 }
 
 fn setres(cur: Ids, privileged: bool, r: u32, e: u32, s: u32) -> Result<Ids, Errno> {
@@ -167,8 +178,11 @@ fn set_fs(t: &TaskCtx, k: Kind, v: u32) -> SysResult {
     let mut ids = get(&c, k);
     let old = ids.fs;
     if privileged || [ids.real, ids.eff, ids.saved, ids.fs].contains(&v) {
+        let before = ids;
         ids.fs = v;
         put(&mut c, k, ids);
+        drop(c);
+        changed_ids(t, before, ids);
     }
     ok(old)
 }
@@ -185,12 +199,13 @@ pub fn sys_setfsgid(t: &mut TaskCtx, a: &Args) -> SysResult {
 const NGROUPS_MAX: usize = 65536;
 
 pub fn sys_setgroups(t: &mut TaskCtx, a: &Args) -> SysResult {
+    // Linux checks CAP_SETGID before the size.
+    if lock(&t.tg().creds).euid != 0 {
+        return Err(Errno::EPERM);
+    }
     let n = a.usize(0);
     if n > NGROUPS_MAX {
         return Err(Errno::EINVAL);
-    }
-    if lock(&t.tg().creds).euid != 0 {
-        return Err(Errno::EPERM); // CAP_SETGID
     }
     let raw = t.copy_in_vec(a.u64(1), n * 4)?;
     let mut groups: Vec<u32> = raw

@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use super::{ok, ok_i64, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::signal::SigInfo;
-use crate::kernel::task::lock;
+use crate::kernel::task::{lock, RLIM_INFINITY};
 use crate::kernel::wait::WaitQueue;
 use crate::vfs::lock::{self, locks, Flavor, Lock, LockKind, Owner};
 use crate::vfs::{pipe, OpenFile};
@@ -80,6 +80,38 @@ fn do_read(
     Ok(buf)
 }
 
+/// RLIMIT_FSIZE on regular files (Linux's generic_write_check_limits):
+/// a write starting at or past the limit raises SIGXFSZ and fails with
+/// EFBIG; one that would cross it is cut short. Returns the bytes allowed.
+fn fsize_allowed(
+    t: &mut TaskCtx,
+    f: &OpenFile,
+    len: usize,
+    off: Option<u64>,
+) -> Result<usize, Errno> {
+    #[allow(clippy::cast_sign_loss, reason = "RLIMIT_FSIZE is 1")]
+    let limit = t.tg().rlimit(libc::RLIMIT_FSIZE as u32).cur;
+    if limit == RLIM_INFINITY || len == 0 || f.stat()?.file_type() != libc::S_IFREG {
+        return Ok(len);
+    }
+    let pos = if f.append() {
+        f.ops.append_offset()?
+    } else {
+        match off {
+            Some(o) => o,
+            None => *lock(&f.pos),
+        }
+    };
+    if pos >= limit {
+        let act = lock(&t.tg().sighand).get(libc::SIGXFSZ);
+        if act.handler != crate::kernel::signal::SIG_IGN {
+            t.task.send_signal(SigInfo::kernel(libc::SIGXFSZ));
+        }
+        return Err(Errno::EFBIG);
+    }
+    Ok(len.min(usize::try_from(limit - pos).unwrap_or(usize::MAX)))
+}
+
 /// Writes from a sentry buffer; raises SIGPIPE on EPIPE like Linux.
 pub(super) fn do_write(
     t: &mut TaskCtx,
@@ -87,6 +119,7 @@ pub(super) fn do_write(
     data: &[u8],
     off: Option<u64>,
 ) -> Result<usize, Errno> {
+    let data = &data[..fsize_allowed(t, f, data.len(), off)?];
     let r = match off {
         // Linux's pwrite on an O_APPEND file appends whatever the offset
         // (a documented bug); the file position stays where it was.

@@ -4,7 +4,7 @@ use nix::errno::Errno;
 
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
-use crate::kernel::task::{kernel, lock, Rlimit, RLIMIT_COUNT, RLIM_INFINITY};
+use crate::kernel::task::{kernel, lock, Rlimit, RLIMIT_COUNT};
 
 /// The kernel release the sandbox reports (see docs/architecture.md).
 pub const RELEASE: &str = "6.1.0";
@@ -74,6 +74,21 @@ pub fn fill_random(buf: &mut [u8]) {
     }
 }
 
+/// Linux's default fs.nr_open.
+const NR_OPEN: u64 = 1_048_576;
+
+/// prlimit64 on another process needs matching real, effective and saved
+/// ids (check_prlimit_permission) or CAP_SYS_RESOURCE.
+fn may_prlimit(t: &TaskCtx, target: &crate::kernel::task::ThreadGroup) -> bool {
+    let me = lock(&t.tg().creds).clone();
+    if me.euid == 0 {
+        return true;
+    }
+    let c = lock(&target.creds);
+    [c.uid, c.euid, c.suid].iter().all(|&u| u == me.uid)
+        && [c.gid, c.egid, c.sgid].iter().all(|&g| g == me.gid)
+}
+
 fn rlimit_index(r: u32) -> Result<u32, Errno> {
     if (r as usize) < RLIMIT_COUNT {
         Ok(r)
@@ -108,17 +123,18 @@ fn set_rlimit(
     if new.cur > new.max {
         return Err(Errno::EINVAL);
     }
-    if r == libc::RLIMIT_NOFILE as u32 && new.max > 1_048_576 && new.max != RLIM_INFINITY {
+    // fs.nr_open bounds RLIMIT_NOFILE even for root (RLIM_INFINITY too).
+    if r == libc::RLIMIT_NOFILE as u32 && new.max > NR_OPEN {
         return Err(Errno::EPERM);
     }
-    if r == libc::RLIMIT_NOFILE as u32 && new.max == RLIM_INFINITY {
-        return Err(Errno::EPERM);
-    }
-    let _ = t;
     let mut l = lock(&tg.rlimits);
-    if let Some(slot) = l.get_mut(r as usize) {
-        *slot = new;
+    let slot = l.get_mut(r as usize).ok_or(Errno::EINVAL)?;
+    // Raising a hard limit needs CAP_SYS_RESOURCE, which the caller holds
+    // while its effective uid is 0.
+    if new.max > slot.max && lock(&t.tg().creds).euid != 0 {
+        return Err(Errno::EPERM);
     }
+    *slot = new;
     drop(l);
     if r == libc::RLIMIT_NOFILE as u32 {
         tg.fds()
@@ -151,6 +167,9 @@ pub fn sys_prlimit64(t: &mut TaskCtx, a: &Args) -> SysResult {
     } else {
         kernel().group(pid).ok_or(Errno::ESRCH)?
     };
+    if !std::sync::Arc::ptr_eq(&tg, t.tg()) && !may_prlimit(t, &tg) {
+        return Err(Errno::EPERM);
+    }
     let new = if a.u64(2) != 0 {
         Some(t.read_obj::<libc::rlimit>(a.u64(2))?)
     } else {

@@ -41,6 +41,10 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    // get_unmapped_area: nothing larger than the address space fits.
+    if len > platform::ptrace::APP_TOP {
+        return Err(Errno::ENOMEM);
+    }
     let shared = match flags & 3 {
         x if x == libc::MAP_SHARED => true,
         x if x == libc::MAP_PRIVATE => false,
@@ -79,8 +83,17 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
             may_write_shared = false;
         }
-        let m = file.mappable().ok_or(Errno::ENODEV)?;
-        VmaKind::File(m)
+        if file.ops.maps_anonymous() {
+            // /dev/zero: private mappings are anonymous memory, shared ones
+            // shared anonymous memory (Linux's mmap_zero).
+            if shared {
+                VmaKind::Shm(Arc::new(crate::mm::shm::AnonShared::new(len)))
+            } else {
+                VmaKind::Anon
+            }
+        } else {
+            VmaKind::File(file.mappable().ok_or(Errno::ENODEV)?)
+        }
     };
     let pgoff = if flags & libc::MAP_ANONYMOUS != 0 {
         0
@@ -171,7 +184,16 @@ pub fn sys_madvise(t: &mut TaskCtx, a: &Args) -> SysResult {
         | libc::MADV_DONTDUMP
         | libc::MADV_DODUMP
         | libc::MADV_WIPEONFORK
-        | libc::MADV_KEEPONFORK => ok(0),
+        | libc::MADV_KEEPONFORK => {
+            // Advice over a range with holes is applied to what is mapped,
+            // then reported as ENOMEM.
+            let len = page_up(len).ok_or(Errno::EINVAL)?;
+            addr.checked_add(len).ok_or(Errno::EINVAL)?;
+            if len != 0 {
+                mm.residency(addr, len)?;
+            }
+            ok(0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

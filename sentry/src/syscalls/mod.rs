@@ -18,6 +18,7 @@ mod open;
 pub mod path;
 mod poll;
 mod process;
+mod rusage;
 mod sendfile;
 mod signal;
 mod stat;
@@ -141,7 +142,21 @@ pub fn dispatch(t: &mut TaskCtx, st: &mut LoopState) {
     let strace = t.kernel().strace;
     let started = strace.then(Instant::now);
     let result = match table::entry(nr) {
-        Some(h) => h(t, &args),
+        // A panic in a handler is a sentry bug; it must cost the
+        // application, not the sandbox.
+        Some(h) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(t, &args))) {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!("sentry bug: {name} ({nr}) panicked; killing the process");
+                Ok(SyscallReturn::Exit {
+                    status: ExitStatus::Signaled {
+                        sig: libc::SIGKILL,
+                        core: false,
+                    },
+                    group: true,
+                })
+            }
+        },
         None => {
             let mut r = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
             if !r.contains(&nr) {

@@ -202,6 +202,7 @@ struct Reaped {
     pid: i32,
     status: ExitStatus,
     uid: u32,
+    usage: super::rusage::Usage,
 }
 
 /// The common core of wait4 and waitid.
@@ -238,14 +239,18 @@ fn wait_child(
             };
             if let (true, Some(status)) = (zombie, status) {
                 let uid = lock(&c.creds).uid;
-                if reap {
+                let usage = if reap {
                     lock(&me.state).children.retain(|x| !Arc::ptr_eq(x, c));
                     k.unregister_group(c.pid);
-                }
+                    super::rusage::on_reap(&me, c)
+                } else {
+                    super::rusage::of_exited(c)
+                };
                 return Ok(Some(Some(Reaped {
                     pid: c.pid,
                     status,
                     uid,
+                    usage,
                 })));
             }
         }
@@ -275,7 +280,7 @@ pub fn sys_wait4(t: &mut TaskCtx, a: &Args) -> SysResult {
                 t.write_obj(status_addr, &r.status.wait_status())?;
             }
             if a.u64(3) != 0 {
-                t.copy_out(a.u64(3), &[0u8; 144])?;
+                t.copy_out(a.u64(3), &r.usage.to_bytes())?;
             }
             ok(r.pid)
         }

@@ -2,8 +2,8 @@
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
 use super::{
-    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, sendfile, signal, stat,
-    time, Handler,
+    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sendfile, signal,
+    stat, time, Handler,
 };
 
 pub fn entry(nr: u64) -> Option<Handler> {
@@ -24,6 +24,15 @@ pub fn entry(nr: u64) -> Option<Handler> {
         119 => cred::sys_setresgid, // setresgid
         122 => cred::sys_setfsuid,  // setfsuid
         123 => cred::sys_setfsgid,  // setfsgid
+        // Locks, residency, timers, clocks, usage (fd.rs, mmap.rs, time.rs, rusage.rs).
+        27 => mmap::sys_mincore,        // mincore
+        36 => time::sys_getitimer,      // getitimer
+        37 => time::sys_alarm,          // alarm
+        38 => time::sys_setitimer,      // setitimer
+        73 => fd::sys_flock,            // flock
+        98 => rusage::sys_getrusage,    // getrusage
+        164 => time::sys_settimeofday,  // settimeofday
+        227 => time::sys_clock_settime, // clock_settime
         // Path-based file syscalls (open.rs, stat.rs, dir.rs, attr.rs).
         2 => open::sys_open,                 // open
         4 => stat::sys_stat,                 // stat

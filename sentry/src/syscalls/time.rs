@@ -1,4 +1,4 @@
-//! Clocks and sleeping.
+//! Clocks, sleeping and interval timers.
 
 use std::time::{Duration, Instant};
 
@@ -6,9 +6,10 @@ use nix::errno::Errno;
 
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
+use crate::kernel::timer;
 
 /// Reads a host clock.
-fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
+pub(super) fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -35,7 +36,7 @@ fn ts_add(a: libc::timespec, b: libc::timespec) -> libc::timespec {
 
 /// A CPU-time clock of a host process/thread (`~pid << 3 | 2`, the
 /// kernel's CPUCLOCK_SCHED encoding, PERTHREAD bit 4).
-fn cpu_clock(pid: i32, thread: bool) -> libc::clockid_t {
+pub(super) fn cpu_clock(pid: i32, thread: bool) -> libc::clockid_t {
     (!pid << 3) | 2 | if thread { 4 } else { 0 }
 }
 
@@ -114,6 +115,55 @@ pub fn sys_time(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok(ts.tv_sec)
 }
 
+/// The largest time `settimeofday` accepts (Linux's TIME_SETTOD_SEC_MAX:
+/// KTIME_SEC_MAX less 30 years).
+const SETTOD_SEC_MAX: i64 = i64::MAX / 1_000_000_000 - 30 * 365 * 86_400;
+
+/// Linux's timespec64_valid_settod.
+fn valid_settod(ts: &libc::timespec) -> bool {
+    ts.tv_sec >= 0 && ts.tv_sec < SETTOD_SEC_MAX && (0..1_000_000_000).contains(&ts.tv_nsec)
+}
+
+/// clock_settime: only CLOCK_REALTIME can be set (other clocks are
+/// EINVAL; CPU clocks EPERM once the argument has been read). Setting it
+/// needs CAP_SYS_TIME, which the sandbox never grants (the host clock is
+/// not the sandbox's to change; gVisor does the same): a valid time gets
+/// EPERM, an invalid one EINVAL first, as on Linux.
+pub fn sys_clock_settime(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let id = a.i32(0);
+    match id {
+        libc::CLOCK_REALTIME | libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    let ts: libc::timespec = t.read_obj(a.u64(1))?;
+    if id == libc::CLOCK_REALTIME && !valid_settod(&ts) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EPERM)
+}
+
+/// settimeofday: argument checks as Linux, then EPERM (no CAP_SYS_TIME in
+/// the sandbox; see [`sys_clock_settime`]).
+pub fn sys_settimeofday(t: &mut TaskCtx, a: &Args) -> SysResult {
+    if a.u64(0) != 0 {
+        let tv: libc::timeval = t.read_obj(a.u64(0))?;
+        if !(0..=1_000_000).contains(&tv.tv_usec) {
+            return Err(Errno::EINVAL);
+        }
+        let ts = libc::timespec {
+            tv_sec: tv.tv_sec,
+            tv_nsec: tv.tv_usec * 1000,
+        };
+        if !valid_settod(&ts) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if a.u64(1) != 0 {
+        let _tz: u64 = t.read_obj(a.u64(1))?;
+    }
+    Err(Errno::EPERM)
+}
+
 /// Reads and validates a relative or absolute timespec argument.
 pub fn read_timespec(t: &TaskCtx, addr: u64) -> Result<libc::timespec, Errno> {
     let ts: libc::timespec = t.read_obj(addr)?;
@@ -178,4 +228,90 @@ pub fn sys_clock_nanosleep(t: &mut TaskCtx, a: &Args) -> SysResult {
         a.u64(3)
     };
     sleep_until(t, deadline, rem)
+}
+
+/// `struct itimerval`: interval then value, each a `timeval`.
+fn read_itimerval(t: &TaskCtx, addr: u64) -> Result<timer::ITimerValue, Errno> {
+    let raw: [i64; 4] = [
+        t.read_obj(addr)?,
+        t.read_obj(addr + 8)?,
+        t.read_obj(addr + 16)?,
+        t.read_obj(addr + 24)?,
+    ];
+    let tv = |sec: i64, usec: i64| -> Result<Duration, Errno> {
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Duration::new(
+            u64::try_from(sec).map_err(|_| Errno::EINVAL)?,
+            u32::try_from(usec * 1000).map_err(|_| Errno::EINVAL)?,
+        ))
+    };
+    Ok(timer::ITimerValue {
+        interval: tv(raw[0], raw[1])?,
+        value: tv(raw[2], raw[3])?,
+    })
+}
+
+fn timeval_words(d: Duration) -> [i64; 2] {
+    [
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        i64::from(d.subsec_micros()),
+    ]
+}
+
+fn write_itimerval(t: &mut TaskCtx, addr: u64, v: timer::ITimerValue) -> Result<(), Errno> {
+    let [is, iu] = timeval_words(v.interval);
+    let [vs, vu] = timeval_words(v.value);
+    let bytes: Vec<u8> = [is, iu, vs, vu]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .collect();
+    t.copy_out(addr, &bytes)
+}
+
+fn itimer_which(a: &Args) -> Result<usize, Errno> {
+    usize::try_from(a.i32(0))
+        .ok()
+        .filter(|&w| w < timer::ITIMER_COUNT)
+        .ok_or(Errno::EINVAL)
+}
+
+pub fn sys_getitimer(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let which = itimer_which(a)?;
+    let v = timer::get(t.tg(), which);
+    write_itimerval(t, a.u64(1), v)?;
+    ok(0)
+}
+
+/// setitimer. A NULL new value disarms the timer (a misfeature Linux
+/// still supports).
+pub fn sys_setitimer(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let which = itimer_which(a)?;
+    let new = if a.u64(1) != 0 {
+        read_itimerval(t, a.u64(1))?
+    } else {
+        timer::ITimerValue::default()
+    };
+    let old = timer::set(t.tg(), which, new);
+    if a.u64(2) != 0 {
+        write_itimerval(t, a.u64(2), old)?;
+    }
+    ok(0)
+}
+
+/// alarm: ITIMER_REAL in whole seconds; returns the seconds that were
+/// left, rounded to nearest but never 0 for a pending alarm (as Linux's
+/// alarm_setitimer).
+pub fn sys_alarm(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let new = timer::ITimerValue {
+        value: Duration::from_secs(u64::from(a.u32(0))),
+        interval: Duration::ZERO,
+    };
+    let old = timer::set(t.tg(), 0, new).value;
+    let mut secs = old.as_secs();
+    if (secs == 0 && old.subsec_nanos() > 0) || old.subsec_nanos() >= 500_000_000 {
+        secs += 1;
+    }
+    ok(secs)
 }

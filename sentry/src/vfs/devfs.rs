@@ -78,6 +78,10 @@ impl FileOps for MemDevFile {
         }))
     }
 
+    fn maps_anonymous(&self) -> bool {
+        self.dev == MemDev::Zero
+    }
+
     /// None of the memory devices moves the position on read or write.
     fn advances_position(&self) -> bool {
         false

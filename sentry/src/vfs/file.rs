@@ -69,6 +69,11 @@ pub trait FileOps: Send + Sync + Debug {
         true
     }
 
+    /// `mmap` gives anonymous memory instead of file pages (`/dev/zero`).
+    fn maps_anonymous(&self) -> bool {
+        false
+    }
+
     /// Bytes readable now (`ioctl(FIONREAD)`).
     fn fionread(&self) -> Result<usize, Errno> {
         Err(Errno::ENOTTY)
