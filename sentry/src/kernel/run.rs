@@ -66,6 +66,17 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
         .stack_size(1 << 20)
         .spawn(move || {
             super::task::set_current(&task);
+            // SAFETY: gettid has no preconditions.
+            let me = unsafe { libc::gettid() };
+            task.host_tid.store(me, Ordering::Release);
+            let mask = task.affinity.load(Ordering::Acquire);
+            if mask != 0 {
+                let mut set = nix::sched::CpuSet::new();
+                for cpu in (0..64usize).filter(|c| mask & (1 << c) != 0) {
+                    let _ = set.set(cpu);
+                }
+                let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+            }
             let platform = kernel().platform;
             let ctx = match &start {
                 Start::Thread { pid, tid, .. } => platform.attach(*pid, *tid),
@@ -228,8 +239,17 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
         || (act.handler == SIG_DFL && default_action(info.signo) == DefaultAction::Ignore);
     if info.signo == libc::SIGCONT {
         for t in tg.tasks() {
-            lock(&t.pending).discard(libc::SIGSTOP);
+            for stop in [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+                lock(&t.pending).discard(stop);
+            }
         }
+        for stop in [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+            lock(&tg.shared_pending).discard(stop);
+        }
+        continue_group(tg);
+    }
+    if default_action(info.signo) == DefaultAction::Stop {
+        lock(&tg.shared_pending).discard(libc::SIGCONT);
     }
     if ignored && info.signo != libc::SIGCONT {
         return;
@@ -245,11 +265,91 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     }
 }
 
+/// Tells a parent about a child's stop or continue (CLD_STOPPED /
+/// CLD_CONTINUED), unless it asked not to hear of them (SA_NOCLDSTOP).
+fn notify_parent_stop(tg: &Arc<ThreadGroup>, code: i32, sig: i32) {
+    let Some(parent) = tg.parent() else { return };
+    let act = lock(&parent.sighand).get(libc::SIGCHLD);
+    if act.flags & super::signal::SA_NOCLDSTOP == 0 {
+        let uid = lock(&tg.creds).uid;
+        send_to_group(
+            &parent,
+            SigInfo {
+                signo: libc::SIGCHLD,
+                code,
+                pid: tg.pid,
+                uid,
+                status: sig,
+                ..Default::default()
+            },
+        );
+    }
+    parent.child_wq.notify();
+}
+
+/// SIGCONT: a stopped group runs again.
+fn continue_group(tg: &Arc<ThreadGroup>) {
+    let was_stopped = {
+        let mut s = lock(&tg.state);
+        let was = s.stopped.take().is_some();
+        if was {
+            s.wait_event = Some(libc::SIGCONT);
+        }
+        was
+    };
+    if was_stopped {
+        for t in tg.tasks() {
+            t.kick();
+        }
+        notify_parent_stop(tg, super::signal::CLD_CONTINUED, libc::SIGCONT);
+    }
+}
+
+/// A stop signal's default action: the whole group stops until SIGCONT or
+/// SIGKILL; this thread waits here.
+fn stop_group(t: &mut TaskCtx, sig: i32) {
+    let tg = t.task.tg.clone();
+    let newly = {
+        let mut s = lock(&tg.state);
+        if s.exiting {
+            return;
+        }
+        let newly = s.stopped.is_none();
+        s.stopped = Some(sig);
+        s.wait_event = Some(sig);
+        newly
+    };
+    if newly {
+        for other in tg.tasks() {
+            other.kick();
+        }
+        notify_parent_stop(&tg, super::signal::CLD_STOPPED, sig);
+    }
+    wait_while_stopped(t);
+}
+
+fn wait_while_stopped(t: &TaskCtx) {
+    let tg = &t.task.tg;
+    loop {
+        let seq = t.task.waker.seq();
+        {
+            let s = lock(&tg.state);
+            if s.stopped.is_none() || s.exiting {
+                return;
+            }
+        }
+        t.task.waker.wait(seq, None);
+    }
+}
+
 /// Decides what the next pending signals do, and does it.
 fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
     if t.task.killed_by_exec.load(Ordering::Acquire) {
         st.exited = Some(ExitStatus::Exited(0));
         return;
+    }
+    if lock(&t.task.tg.state).stopped.is_some() {
+        wait_while_stopped(t);
     }
     if t.task.tg_exiting() {
         let status = lock(&t.task.tg.state).exit.unwrap_or(ExitStatus::Signaled {
@@ -278,7 +378,10 @@ fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
             }
             match action {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
-                DefaultAction::Stop => continue,
+                DefaultAction::Stop => {
+                    stop_group(t, info.signo);
+                    continue;
+                }
                 DefaultAction::Terminate | DefaultAction::CoreDump => {
                     let status = ExitStatus::Signaled {
                         sig: info.signo,
@@ -391,8 +494,21 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
         s.exit = Some(status);
         (std::mem::take(&mut s.children), s.parent.upgrade())
     };
-    // Orphans go to the sandbox's init.
-    let init = k.group(1).filter(|i| !Arc::ptr_eq(i, tg));
+    // Orphans go to the nearest live subreaper ancestor, else to init.
+    let mut reaper = parent.clone();
+    while let Some(r) = reaper.clone() {
+        let (sub, zombie) = {
+            let s = lock(&r.state);
+            (s.subreaper, s.zombie)
+        };
+        if sub && !zombie {
+            break;
+        }
+        reaper = r.parent();
+    }
+    let init = reaper
+        .or_else(|| k.group(1))
+        .filter(|i| !Arc::ptr_eq(i, tg));
     for c in children {
         lock(&c.state).parent = init.as_ref().map(Arc::downgrade).unwrap_or_default();
         if let Some(i) = &init {

@@ -114,6 +114,8 @@ pub const SI_TKILL: i32 = -6;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
 
 /// A queued signal with the information `siginfo_t` carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -133,6 +133,15 @@ pub struct TgState {
     pub exit_signal: i32,
     /// The group is exiting (exit_group or a fatal signal).
     pub exiting: bool,
+    /// Stopped by this signal (job control), until SIGCONT.
+    pub stopped: Option<i32>,
+    /// A stop (Some(sig)) or continue (Some(SIGCONT)) not yet reported by
+    /// wait4/waitid.
+    pub wait_event: Option<i32>,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants come here.
+    pub subreaper: bool,
+    /// The process has exec'd since fork (setpgid by the parent: EACCES).
+    pub did_exec: bool,
 }
 
 /// A process.
@@ -177,6 +186,10 @@ pub struct Task {
     pub saved_mask: Mutex<Option<SigSet>>,
     pub pdeath_signal: AtomicI32,
     pub utime_ns: AtomicU64,
+    /// sched_setaffinity mask (bit n = CPU n); 0 means every CPU.
+    pub affinity: AtomicU64,
+    /// Host tid of the sentry thread that runs this task.
+    pub host_tid: AtomicI32,
     pub stime_ns: AtomicU64,
 }
 
@@ -339,6 +352,10 @@ impl ThreadGroup {
                 zombie: false,
                 exit_signal: libc::SIGCHLD,
                 exiting: false,
+                stopped: None,
+                wait_event: None,
+                subreaper: false,
+                did_exec: false,
             }),
             child_wq: WaitQueue::new(),
             mm: Mutex::new(mm),
@@ -410,6 +427,8 @@ impl Task {
             saved_mask: Mutex::new(None),
             pdeath_signal: AtomicI32::new(0),
             utime_ns: AtomicU64::new(0),
+            affinity: AtomicU64::new(0),
+            host_tid: AtomicI32::new(0),
             stime_ns: AtomicU64::new(0),
         });
         lock(&t.tg.state).tasks.push(Arc::downgrade(&t));

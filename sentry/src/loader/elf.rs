@@ -461,6 +461,7 @@ pub fn exec(
         e.env_end = layout.env_end;
         e.auxv = layout.auxv;
     }
+    lock(&t.tg().state).did_exec = true;
     if let Some(v) = lock(&t.tg().vfork_done).take() {
         *lock(&v.0) = true;
         v.1.notify_all();

@@ -230,6 +230,9 @@ fn read_iovecs(t: &TaskCtx, addr: u64, cnt: i32) -> Result<Vec<(u64, usize)>, Er
 
 fn readv_at(t: &mut TaskCtx, a: &Args, off: Option<u64>) -> SysResult {
     let f = readable_file(t, a.fd(0)?)?;
+    if off.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
     let iovs = read_iovecs(t, a.u64(1), a.i32(2))?;
     let total: usize = iovs.iter().map(|i| i.1).sum::<usize>().min(MAX_RW);
     for (base, len) in &iovs {
@@ -255,6 +258,9 @@ fn readv_at(t: &mut TaskCtx, a: &Args, off: Option<u64>) -> SysResult {
 
 fn writev_at(t: &mut TaskCtx, a: &Args, off: Option<u64>) -> SysResult {
     let f = writable_file(t, a.fd(0)?)?;
+    if off.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
     let iovs = read_iovecs(t, a.u64(1), a.i32(2))?;
     let mut data = Vec::new();
     for (base, len) in iovs {

@@ -239,33 +239,67 @@ pub fn sys_getgroups(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok(groups.len())
 }
 
+fn all_cpus() -> u64 {
+    let n = kernel().ncpus.min(64);
+    if n == 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+fn affinity_target(
+    t: &TaskCtx,
+    tid: i32,
+) -> Result<std::sync::Arc<crate::kernel::task::Task>, Errno> {
+    if tid == 0 {
+        return Ok(t.task.clone());
+    }
+    if tid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    kernel().task(tid).ok_or(Errno::ESRCH)
+}
+
 pub fn sys_sched_getaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
     let len = a.usize(1);
     if len < 8 || len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
-    if a.i32(0) != 0 && kernel().task(a.i32(0)).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    let n = kernel().ncpus.min(64);
-    let mask: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let task = affinity_target(t, a.i32(0))?;
+    let mask = match task.affinity.load(std::sync::atomic::Ordering::Acquire) {
+        0 => all_cpus(),
+        m => m,
+    };
     t.write_obj(a.u64(2), &mask)?;
     ok(8)
 }
 
+/// Pinning an application thread pins the sentry thread that runs it; its
+/// stub follows the sentry thread's CPU, so getcpu in the application
+/// reports the CPU it was pinned to.
 pub fn sys_sched_setaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
-    if a.i32(0) != 0 && kernel().task(a.i32(0)).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    if a.usize(1) == 0 {
+    let task = affinity_target(t, a.i32(0))?;
+    let len = a.usize(1).min(8);
+    if len == 0 {
         return Err(Errno::EINVAL);
     }
-    let mask: u64 = t.read_obj(a.u64(2))?;
-    let n = kernel().ncpus.min(64);
-    let avail: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-    if mask & avail == 0 {
+    let mut raw = [0u8; 8];
+    t.copy_in(a.u64(2), &mut raw[..len])?;
+    let mask = u64::from_le_bytes(raw) & all_cpus();
+    if mask == 0 {
         return Err(Errno::EINVAL);
     }
+    task.affinity
+        .store(mask, std::sync::atomic::Ordering::Release);
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in 0..64usize {
+        if mask & (1 << cpu) != 0 {
+            let _ = set.set(cpu);
+        }
+    }
+    let host = task.host_tid.load(std::sync::atomic::Ordering::Acquire);
+    let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(host), &set);
     ok(0)
 }
 

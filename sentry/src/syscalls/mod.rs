@@ -19,6 +19,7 @@ pub mod path;
 mod poll;
 mod process;
 mod rusage;
+mod sched;
 mod sendfile;
 mod signal;
 mod stat;

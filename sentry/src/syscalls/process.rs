@@ -12,7 +12,6 @@ use crate::kernel::signal::{SigInfo, CLD_DUMPED, CLD_EXITED, CLD_KILLED};
 use crate::kernel::task::{kernel, lock, ExitStatus, Task, ThreadGroup};
 
 const CLONE_VM: u64 = 0x100;
-const CLONE_FS: u64 = 0x200;
 const CLONE_FILES: u64 = 0x400;
 const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_PIDFD: u64 = 0x1000;
@@ -123,6 +122,10 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     if let Some(tg) = &tg {
         *lock(&tg.vfork_done) = vfork.clone();
     }
+    task.affinity.store(
+        t.task.affinity.load(std::sync::atomic::Ordering::Acquire),
+        std::sync::atomic::Ordering::Release,
+    );
     if flags & CLONE_CHILD_CLEARTID != 0 {
         task.clear_child_tid
             .store(ctid, std::sync::atomic::Ordering::Release);
@@ -198,11 +201,41 @@ enum WaitFor {
     Pgid(i32),
 }
 
+/// What a wait call found.
+enum Event {
+    Exited(ExitStatus),
+    Stopped(i32),
+    Continued,
+}
+
 struct Reaped {
     pid: i32,
-    status: ExitStatus,
+    event: Event,
     uid: u32,
     usage: super::rusage::Usage,
+}
+
+impl Reaped {
+    /// The wait4 status word.
+    fn wait_status(&self) -> i32 {
+        match self.event {
+            Event::Exited(s) => s.wait_status(),
+            Event::Stopped(sig) => (sig << 8) | 0x7f,
+            Event::Continued => 0xffff,
+        }
+    }
+
+    /// waitid's si_code and si_status.
+    fn siginfo(&self) -> (i32, i32) {
+        match self.event {
+            Event::Exited(ExitStatus::Exited(c)) => (CLD_EXITED, c),
+            Event::Exited(ExitStatus::Signaled { sig, core }) => {
+                (if core { CLD_DUMPED } else { CLD_KILLED }, sig)
+            }
+            Event::Stopped(sig) => (crate::kernel::signal::CLD_STOPPED, sig),
+            Event::Continued => (crate::kernel::signal::CLD_CONTINUED, libc::SIGCONT),
+        }
+    }
 }
 
 /// The common core of wait4 and waitid.
@@ -233,12 +266,10 @@ fn wait_child(
             return Err(Errno::ECHILD);
         }
         for c in matching {
-            let (zombie, status) = {
-                let s = lock(&c.state);
-                (s.zombie, s.exit)
-            };
-            if let (true, Some(status)) = (zombie, status) {
-                let uid = lock(&c.creds).uid;
+            let uid = lock(&c.creds).uid;
+            let mut st = lock(&c.state);
+            if let (true, Some(status), true) = (st.zombie, st.exit, options & WEXITED != 0) {
+                drop(st);
                 let usage = if reap {
                     lock(&me.state).children.retain(|x| !Arc::ptr_eq(x, c));
                     k.unregister_group(c.pid);
@@ -248,7 +279,28 @@ fn wait_child(
                 };
                 return Ok(Some(Some(Reaped {
                     pid: c.pid,
-                    status,
+                    event: Event::Exited(status),
+                    uid,
+                    usage,
+                })));
+            }
+            let event = match st.wait_event {
+                Some(libc::SIGCONT) if options & WCONTINUED != 0 => Some(Event::Continued),
+                Some(sig)
+                    if sig != libc::SIGCONT && options & WUNTRACED != 0 && st.stopped.is_some() =>
+                {
+                    Some(Event::Stopped(sig))
+                }
+                _ => None,
+            };
+            if let Some(event) = event {
+                if reap {
+                    st.wait_event = None;
+                }
+                let usage = super::rusage::Usage::default();
+                return Ok(Some(Some(Reaped {
+                    pid: c.pid,
+                    event,
                     uid,
                     usage,
                 })));
@@ -274,10 +326,10 @@ pub fn sys_wait4(t: &mut TaskCtx, a: &Args) -> SysResult {
         p if p < -1 => WaitFor::Pgid(-p),
         p => WaitFor::Pid(p),
     };
-    match wait_child(t, which, options, true)? {
+    match wait_child(t, which, options | WEXITED, true)? {
         Some(r) => {
             if status_addr != 0 {
-                t.write_obj(status_addr, &r.status.wait_status())?;
+                t.write_obj(status_addr, &r.wait_status())?;
             }
             if a.u64(3) != 0 {
                 t.copy_out(a.u64(3), &r.usage.to_bytes())?;
@@ -305,23 +357,11 @@ pub fn sys_waitid(t: &mut TaskCtx, a: &Args) -> SysResult {
         2 if id >= 0 => WaitFor::Pgid(id),
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stop/continue events were asked for; we have none to give.
-        if options & WNOHANG != 0 {
-            return ok(0);
-        }
-        return Err(Errno::ECHILD);
-    }
     let r = wait_child(t, which, options, options & WNOWAIT == 0)?;
     if infop != 0 {
         let info = match r {
             Some(r) => {
-                let (code, status) = match r.status {
-                    ExitStatus::Exited(c) => (CLD_EXITED, c),
-                    ExitStatus::Signaled { sig, core } => {
-                        (if core { CLD_DUMPED } else { CLD_KILLED }, sig)
-                    }
-                };
+                let (code, status) = r.siginfo();
                 SigInfo {
                     signo: libc::SIGCHLD,
                     code,
@@ -394,6 +434,9 @@ pub fn sys_setpgid(t: &mut TaskCtx, a: &Args) -> SysResult {
         let is_child = g.parent().is_some_and(|p| Arc::ptr_eq(&p, &me));
         if !is_child {
             return Err(Errno::ESRCH);
+        }
+        if lock(&g.state).did_exec {
+            return Err(Errno::EACCES);
         }
         g
     };
@@ -530,9 +573,13 @@ pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             ok(0)
         }
         libc::PR_GET_NO_NEW_PRIVS => ok(0),
-        libc::PR_SET_CHILD_SUBREAPER => ok(0),
+        libc::PR_SET_CHILD_SUBREAPER => {
+            lock(&t.tg().state).subreaper = a.u64(1) != 0;
+            ok(0)
+        }
         libc::PR_GET_CHILD_SUBREAPER => {
-            t.write_obj(a.u64(1), &0i32)?;
+            let v = i32::from(lock(&t.tg().state).subreaper);
+            t.write_obj(a.u64(1), &v)?;
             ok(0)
         }
         libc::PR_GET_KEEPCAPS => ok(0),
@@ -551,8 +598,4 @@ pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
         libc::PR_GET_TIMERSLACK => ok(50_000),
         _ => Err(Errno::EINVAL),
     }
-}
-
-pub fn ok_pid(p: i32) -> SysResult {
-    ok_i64(i64::from(p))
 }

@@ -2,12 +2,19 @@
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
 use super::{
-    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sendfile, signal,
-    stat, time, Handler,
+    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched, sendfile,
+    signal, stat, time, Handler,
 };
 
 pub fn entry(nr: u64) -> Option<Handler> {
     let h: Handler = match nr {
+        148 => sched::sys_sched_rr_get_interval, // sched_rr_get_interval
+        147 => sched::sys_sched_get_priority_min, // sched_get_priority_min
+        146 => sched::sys_sched_get_priority_max, // sched_get_priority_max
+        145 => sched::sys_sched_getscheduler,    // sched_getscheduler
+        144 => sched::sys_sched_setscheduler,    // sched_setscheduler
+        143 => sched::sys_sched_getparam,        // sched_getparam
+        142 => sched::sys_sched_setparam,        // sched_setparam
         // Readiness waits and sendfile (poll.rs, sendfile.rs).
         7 => poll::sys_poll,          // poll
         23 => poll::sys_select,       // select
