@@ -84,7 +84,7 @@ fn raw_sysemu_ns(n: u64) -> (f64, f64) {
                 if emulate_regs {
                     let mut regs: libc::user_regs_struct = std::mem::zeroed();
                     libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs);
-                    regs.rax = pid as u64;
+                    regs.rax = u64::try_from(pid).unwrap_or(0);
                     libc::ptrace(libc::PTRACE_SETREGS, pid, 0, &regs);
                 }
                 libc::ptrace(libc::PTRACE_SYSEMU, pid, 0, 0);

@@ -56,7 +56,8 @@ pub struct LoopState {
     pub last_fault: Option<(u64, u64)>,
 }
 
-type Setup = Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>;
+/// Work a new thread does before it first runs the application.
+pub type Setup = Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>;
 
 /// Starts a host thread that runs `task` in a new stub.
 pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Result<()> {
@@ -432,7 +433,7 @@ fn apply_restart(t: &mut TaskCtx, restart: bool) {
         r.rax = r.orig_rax;
         r.rip = r.rip.wrapping_sub(2);
     } else {
-        r.rax = (-(libc::EINTR as i64)) as u64;
+        r.rax = (-i64::from(libc::EINTR)).cast_unsigned();
     }
 }
 

@@ -12,6 +12,8 @@ use super::signal::{SigAction, SigInfo, SigSet, SA_ONSTACK, SA_RESTORER, SA_SIGI
 use super::task::lock;
 
 const UC_SIZE: u64 = 304;
+const UC_LEN: usize = 304;
+const FRAME_LEN: usize = 8 + UC_LEN + 128;
 const FRAME_SIZE: u64 = 8 + UC_SIZE + 128;
 const MCONTEXT: usize = 40;
 const SIGMASK: usize = 296;
@@ -62,7 +64,7 @@ pub fn setup(
     let fp_addr = sp;
     sp = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
 
-    let mut f = vec![0u8; FRAME_SIZE as usize];
+    let mut f = vec![0u8; FRAME_LEN];
     put(&mut f, 0, act.restorer);
     let uc = 8usize;
     put(&mut f, uc, 0x6); // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
@@ -110,7 +112,7 @@ pub fn setup(
     put(&mut f, m + 176, if is_fault { info.addr } else { 0 });
     put(&mut f, m + 184, fp_addr);
     put(&mut f, uc + SIGMASK, old_mask.0);
-    f[8 + UC_SIZE as usize..].copy_from_slice(&info.to_bytes());
+    f[8 + UC_LEN..].copy_from_slice(&info.to_bytes());
 
     t.copy_out(fp_addr, fp_bytes)?;
     t.copy_out(sp, &f)?;
@@ -134,7 +136,7 @@ pub fn setup(
 /// rt_sigreturn: restores what [`setup`] saved. Returns the restored mask.
 pub fn restore(t: &mut TaskCtx) -> Result<SigSet, Errno> {
     let uc_addr = t.ctx.regs().rsp;
-    let uc = t.copy_in_vec(uc_addr, UC_SIZE as usize)?;
+    let uc = t.copy_in_vec(uc_addr, UC_LEN)?;
     let m = MCONTEXT;
     let fp_addr = get(&uc, m + 184);
     if fp_addr != 0 {

@@ -144,6 +144,9 @@ pub struct TgState {
     pub did_exec: bool,
 }
 
+/// Set when a vfork child has exec'd or exited; its parent waits on it.
+pub type VforkDone = (Mutex<bool>, std::sync::Condvar);
+
 /// A process.
 #[derive(Debug)]
 pub struct ThreadGroup {
@@ -161,7 +164,7 @@ pub struct ThreadGroup {
     pub exec: Mutex<ExecInfo>,
     pub start: Instant,
     /// Cleared when a vfork child execs or exits.
-    pub vfork_done: Mutex<Option<Arc<(Mutex<bool>, std::sync::Condvar)>>>,
+    pub vfork_done: Mutex<Option<Arc<VforkDone>>>,
     /// CPU time (user, sys) of reaped children, in nanoseconds.
     pub child_times: Mutex<(u64, u64)>,
 }

@@ -13,6 +13,8 @@ use nix::errno::Errno;
 pub const PAGE_SIZE: u64 = 4096;
 /// Virtual size of the memory file; pages only cost memory once touched.
 const FILE_SIZE: u64 = 64 << 30;
+const FILE_SIZE_USIZE: usize = 64 << 30;
+const PAGE_USIZE: usize = 4096;
 
 /// The memory file and the sentry's mapping of it.
 #[derive(Debug)]
@@ -59,7 +61,7 @@ impl MemoryFile {
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                FILE_SIZE as usize,
+                FILE_SIZE_USIZE,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_NORESERVE,
                 fd.as_raw_fd(),
@@ -118,8 +120,12 @@ impl MemoryFile {
         self.alloc(1)?.pop().ok_or(Errno::ENOMEM)
     }
 
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the page is application memory, see the SAFETY note"
+    )]
     fn slice_mut(&self, off: u64) -> &mut [u8] {
-        debug_assert!(off % PAGE_SIZE == 0 && off < FILE_SIZE);
+        debug_assert!(off.is_multiple_of(PAGE_SIZE) && off < FILE_SIZE);
         // SAFETY: `off` is a page the allocator handed out, inside the
         // FILE_SIZE mapping made in init and never unmapped. Concurrent
         // access to the same page by two sentry threads is the same race the
@@ -127,8 +133,8 @@ impl MemoryFile {
         // sentry state because the page holds only application data.
         unsafe {
             std::slice::from_raw_parts_mut(
-                (self.base + off as usize) as *mut u8,
-                PAGE_SIZE as usize,
+                (self.base + usize::try_from(off).unwrap_or(0)) as *mut u8,
+                PAGE_USIZE,
             )
         }
     }

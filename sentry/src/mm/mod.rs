@@ -32,6 +32,13 @@ pub const PROT_READ: i32 = libc::PROT_READ;
 pub const PROT_WRITE: i32 = libc::PROT_WRITE;
 pub const PROT_EXEC: i32 = libc::PROT_EXEC;
 
+const PAGE_USIZE: usize = 4096;
+
+/// Offset of `a` within its page.
+pub fn page_offset(a: u64) -> usize {
+    usize::try_from(a & (PAGE_SIZE - 1)).unwrap_or(0)
+}
+
 pub fn page_down(a: u64) -> u64 {
     a & !(PAGE_SIZE - 1)
 }
@@ -270,7 +277,7 @@ impl MemoryManager {
     }
 
     pub fn munmap(&self, host: &mut dyn Context, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let end = addr
@@ -293,7 +300,7 @@ impl MemoryManager {
         len: u64,
         prot: i32,
     ) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let end = addr
@@ -364,7 +371,7 @@ impl MemoryManager {
         may_move: bool,
         fixed: Option<u64>,
     ) -> Result<u64, Errno> {
-        if old % PAGE_SIZE != 0 {
+        if !old.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -400,7 +407,7 @@ impl MemoryManager {
         }
         let dest = match fixed {
             Some(d) => {
-                if d % PAGE_SIZE != 0 {
+                if !d.is_multiple_of(PAGE_SIZE) {
                     return Err(Errno::EINVAL);
                 }
                 let dend = d.checked_add(new_len).ok_or(Errno::EINVAL)?;
@@ -525,8 +532,8 @@ impl MemoryManager {
             let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
             let page = page_down(a);
             let frame = g.frame_for_access(page)?;
-            let off = (a - page) as usize;
-            let n = (PAGE_SIZE as usize - off).min(buf.len() - done);
+            let off = page_offset(a);
+            let n = (PAGE_USIZE - off).min(buf.len() - done);
             buf[done..done + n].copy_from_slice(&frame.bytes()[off..off + n]);
             done += n;
         }
@@ -541,8 +548,8 @@ impl MemoryManager {
             let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
             let page = page_down(a);
             let frame = g.frame_for_write(host, page)?;
-            let off = (a - page) as usize;
-            let n = (PAGE_SIZE as usize - off).min(data.len() - done);
+            let off = page_offset(a);
+            let n = (PAGE_USIZE - off).min(data.len() - done);
             frame.bytes_mut()[off..off + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }
@@ -558,7 +565,7 @@ impl MemoryManager {
             let page = page_down(a);
             let frame = g.frame_for_access(page)?;
             let bytes = frame.bytes();
-            for &b in &bytes[(a - page) as usize..] {
+            for &b in &bytes[page_offset(a)..] {
                 if b == 0 {
                     return Ok(out);
                 }
@@ -669,8 +676,8 @@ impl MemoryManager {
             } else {
                 frame
             };
-            let off = (a - page) as usize;
-            let n = (PAGE_SIZE as usize - off).min(data.len() - done);
+            let off = page_offset(a);
+            let n = (PAGE_USIZE - off).min(data.len() - done);
             frame.bytes_mut()[off..off + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }

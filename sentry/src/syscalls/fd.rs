@@ -89,8 +89,7 @@ fn fsize_allowed(
     len: usize,
     off: Option<u64>,
 ) -> Result<usize, Errno> {
-    #[allow(clippy::cast_sign_loss, reason = "RLIMIT_FSIZE is 1")]
-    let limit = t.tg().rlimit(libc::RLIMIT_FSIZE as u32).cur;
+    let limit = t.tg().rlimit(libc::RLIMIT_FSIZE).cur;
     if limit == RLIM_INFINITY || len == 0 || f.stat()?.file_type() != libc::S_IFREG {
         return Ok(len);
     }

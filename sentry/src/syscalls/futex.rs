@@ -44,7 +44,7 @@ fn with_table<R>(f: impl FnOnce(&mut HashMap<Key, Vec<Arc<Waiter>>>) -> R) -> R 
 }
 
 fn key(t: &TaskCtx, addr: u64, private: bool) -> Result<Key, Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if private {

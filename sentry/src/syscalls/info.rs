@@ -124,7 +124,7 @@ fn set_rlimit(
         return Err(Errno::EINVAL);
     }
     // fs.nr_open bounds RLIMIT_NOFILE even for root (RLIM_INFINITY too).
-    if r == libc::RLIMIT_NOFILE as u32 && new.max > NR_OPEN {
+    if r == libc::RLIMIT_NOFILE && new.max > NR_OPEN {
         return Err(Errno::EPERM);
     }
     let mut l = lock(&tg.rlimits);
@@ -136,7 +136,7 @@ fn set_rlimit(
     }
     *slot = new;
     drop(l);
-    if r == libc::RLIMIT_NOFILE as u32 {
+    if r == libc::RLIMIT_NOFILE {
         tg.fds()
             .set_limit(usize::try_from(new.cur).unwrap_or(usize::MAX));
     }
@@ -231,7 +231,7 @@ pub fn sys_getgroups(t: &mut TaskCtx, a: &Args) -> SysResult {
     if size == 0 {
         return ok(groups.len());
     }
-    if (size as usize) < groups.len() {
+    if usize::try_from(size).unwrap_or(0) < groups.len() {
         return Err(Errno::EINVAL);
     }
     let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
@@ -263,7 +263,7 @@ fn affinity_target(
 
 pub fn sys_sched_getaffinity(t: &mut TaskCtx, a: &Args) -> SysResult {
     let len = a.usize(1);
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let task = affinity_target(t, a.i32(0))?;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use nix::errno::Errno;
 use platform::Context;
 
-use super::{ok, ok_i64, Args, SysResult, SyscallReturn};
+use super::{ok, Args, SysResult, SyscallReturn};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::run::{spawn, Start};
 use crate::kernel::signal::{SigInfo, CLD_DUMPED, CLD_EXITED, CLD_KILLED};
@@ -144,15 +144,14 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         regs.fs_base = tls;
     }
     let fp = t.ctx.fp_state().ok();
-    let setup: Option<Box<dyn FnOnce(&mut TaskCtx) -> Result<(), Errno> + Send>> =
-        if flags & CLONE_CHILD_SETTID != 0 {
-            Some(Box::new(move |c: &mut TaskCtx| {
-                let _ = c.write_obj(ctid, &pid);
-                Ok(())
-            }))
-        } else {
-            None
-        };
+    let setup: Option<crate::kernel::run::Setup> = if flags & CLONE_CHILD_SETTID != 0 {
+        Some(Box::new(move |c: &mut TaskCtx| {
+            let _ = c.write_obj(ctid, &pid);
+            Ok(())
+        }))
+    } else {
+        None
+    };
     let start = match host_thread {
         Some((hpid, tid)) => Start::Thread {
             pid: hpid,

@@ -1,7 +1,7 @@
 //! Signal system calls.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 
@@ -193,7 +193,7 @@ pub fn sys_rt_sigtimedwait(t: &mut TaskCtx, a: &Args) -> SysResult {
             return Err(Errno::EINVAL);
         }
         #[allow(clippy::cast_sign_loss, reason = "checked non-negative")]
-        Some(Instant::now() + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        Some(Instant::now() + super::time::duration_of(&ts))
     } else {
         None
     };
@@ -325,10 +325,8 @@ pub fn sys_rt_sigqueueinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
         .map_err(|_| Errno::EFAULT)?;
     let mut info = SigInfo::from_bytes(&raw);
     // Processes may not pretend to be the kernel.
-    if info.code >= 0 || info.code == SI_TKILL {
-        if pid != t.pid() {
-            return Err(Errno::EPERM);
-        }
+    if (info.code >= 0 || info.code == SI_TKILL) && pid != t.pid() {
+        return Err(Errno::EPERM);
     }
     info.signo = sig;
     let g = kernel().group(pid).ok_or(Errno::ESRCH)?;
