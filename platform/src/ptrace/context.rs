@@ -7,6 +7,17 @@ use nix::errno::Errno;
 use super::stub;
 use crate::{Context, FpState, Interrupter, PlatformError, Prot, Regs, SignalInfo, Stop};
 
+/// Number of 8-byte words in `user_regs_struct`, and rax's index.
+const REG_WORDS: usize = 27;
+const RAX_WORD: usize = 10;
+
+fn words(r: &Regs) -> [u64; REG_WORDS] {
+    const _: () = assert!(std::mem::size_of::<Regs>() == REG_WORDS * 8);
+    // SAFETY: user_regs_struct is #[repr(C)] with exactly REG_WORDS u64
+    // fields (checked above), so it has the layout of [u64; REG_WORDS].
+    unsafe { std::ptr::read((r as *const Regs).cast::<[u64; REG_WORDS]>()) }
+}
+
 const NT_X86_XSTATE: libc::c_int = 0x202;
 /// Large enough for every XSAVE feature (AMX tiles included); the kernel
 /// insists on getting back exactly the size it gave.
@@ -21,6 +32,9 @@ pub struct StubThread {
     regs: Regs,
     /// The host's copy of the registers differs from `regs`.
     regs_dirty: bool,
+    /// The registers as the host has them (after the last GETREGS/SETREGS),
+    /// so that a change of only rax costs one POKEUSER.
+    host_regs: Regs,
     /// The CPU the stub was last pinned to.
     cpu: i32,
     /// Dropping this thread kills the whole stub process.
@@ -126,17 +140,26 @@ impl StubThread {
             // SAFETY: user_regs_struct is plain integers; all-zero is valid.
             regs: unsafe { std::mem::zeroed() },
             regs_dirty: false,
+            // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+            host_regs: unsafe { std::mem::zeroed() },
             cpu: -1,
             owns_process: true,
             _not_send: PhantomData,
         };
-        t.regs = t.get_regs()?;
+        t.fetch_regs()?;
         Ok(t)
     }
 
     /// The host pid of the stub process.
     pub fn host_pid(&self) -> i32 {
         self.pid
+    }
+
+    /// Reads the registers from the host (and remembers them as the host's).
+    fn fetch_regs(&mut self) -> Result<(), PlatformError> {
+        self.regs = self.get_regs()?;
+        self.host_regs = self.regs;
+        Ok(())
     }
 
     fn get_regs(&self) -> Result<Regs, PlatformError> {
@@ -247,6 +270,7 @@ impl StubThread {
             // sentry re-checks for work before it resumes the application.
         }
         let out = self.get_regs()?;
+        self.host_regs = out;
         #[allow(clippy::cast_possible_wrap, reason = "syscall results are signed")]
         Ok(out.rax as i64)
     }
@@ -272,23 +296,36 @@ impl StubThread {
 impl Context for StubThread {
     fn switch(&mut self) -> Result<Stop, PlatformError> {
         if self.regs_dirty {
-            self.set_regs(&self.regs)?;
+            let (now, host) = (words(&self.regs), words(&self.host_regs));
+            let changed: Vec<usize> = (0..REG_WORDS).filter(|&i| now[i] != host[i]).collect();
+            if changed == [RAX_WORD] {
+                ptrace(
+                    libc::PTRACE_POKEUSER,
+                    self.tid,
+                    RAX_WORD * 8,
+                    usize::try_from(self.regs.rax).unwrap_or(0),
+                )
+                .map_err(|e| self.died_or("PTRACE_POKEUSER", e))?;
+            } else if !changed.is_empty() {
+                self.set_regs(&self.regs)?;
+            }
+            self.host_regs = self.regs;
             self.regs_dirty = false;
         }
         self.follow_cpu();
         let status = self.resume_and_wait(libc::PTRACE_SYSEMU)?;
         let sig = libc::WSTOPSIG(status);
         if sig == (libc::SIGTRAP | 0x80) {
-            self.regs = self.get_regs()?;
+            self.fetch_regs()?;
             return Ok(Stop::Syscall);
         }
         if status >> 16 != 0 {
             // A ptrace event stop; nothing for the application.
-            self.regs = self.get_regs()?;
+            self.fetch_regs()?;
             return Ok(Stop::Interrupted);
         }
         let si = self.siginfo()?;
-        self.regs = self.get_regs()?;
+        self.fetch_regs()?;
         if si.si_code <= 0 {
             // Sent by a process (the sentry's interrupter, or a host user);
             // never delivered to the application as is.
@@ -450,11 +487,13 @@ impl StubThread {
             // SAFETY: user_regs_struct is plain integers; all-zero is valid.
             regs: unsafe { std::mem::zeroed() },
             regs_dirty: false,
+            // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+            host_regs: unsafe { std::mem::zeroed() },
             cpu: -1,
             owns_process: false,
             _not_send: PhantomData,
         };
-        t.regs = t.get_regs()?;
+        t.fetch_regs()?;
         Ok(t)
     }
 

@@ -349,15 +349,19 @@ fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
         st.exited = Some(ExitStatus::Exited(0));
         return;
     }
-    if lock(&t.task.tg.state).stopped.is_some() {
+    let (stopped, exiting) = {
+        let s = lock(&t.task.tg.state);
+        (s.stopped.is_some(), s.exiting.then_some(s.exit))
+    };
+    if stopped {
         wait_while_stopped(t);
     }
-    if t.task.tg_exiting() {
-        let status = lock(&t.task.tg.state).exit.unwrap_or(ExitStatus::Signaled {
+    if let Some(exit) = exiting.or_else(|| t.task.tg_exiting().then(|| lock(&t.task.tg.state).exit))
+    {
+        st.exited = Some(exit.unwrap_or(ExitStatus::Signaled {
             sig: libc::SIGKILL,
             core: false,
-        });
-        st.exited = Some(status);
+        }));
         return;
     }
     loop {

@@ -413,12 +413,7 @@ pub fn sys_fcntl(t: &mut TaskCtx, a: &Args) -> SysResult {
             ok(0)
         }
         libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
-            let any = f.ops.as_any();
-            let p = any
-                .downcast_ref::<pipe::PipeReader>()
-                .map(|r| &r.pipe)
-                .or_else(|| any.downcast_ref::<pipe::PipeWriter>().map(|w| &w.pipe))
-                .ok_or(Errno::EBADF)?;
+            let p = pipe::pipe_of(&*f.ops).ok_or(Errno::EBADF)?;
             if a.i32(1) == libc::F_GETPIPE_SZ {
                 ok(p.capacity())
             } else {

@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use super::path::{check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_READ, MAY_WRITE};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
-use crate::vfs::{Dentry, FileOps, OpenFile};
+use crate::vfs::{pipe, Dentry, FileOps, OpenFile};
 
 /// Symlinks followed in one resolution before `ELOOP` (`MAXSYMLINKS`).
 const MAX_SYMLINKS: u32 = 40;
@@ -73,11 +73,30 @@ pub fn sys_openat2(_t: &mut TaskCtx, _a: &Args) -> SysResult {
 /// Opens `(dirfd, path)` and installs it at the lowest free fd.
 pub fn do_open(t: &mut TaskCtx, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> SysResult {
     let file = open_file(t, dirfd, path, flags, mode)?;
+    wait_for_fifo_partner(t, &file)?;
     let fd = t.fds().alloc(file, flags & libc::O_CLOEXEC != 0, 0)?;
     ok(fd)
 }
 
+/// A blocking open of a FIFO returns only once the other side has opened
+/// it too (Linux's `wait_for_partner`). A signal interrupts the wait; the
+/// end is dropped then, so the partner no longer counts it, and the open
+/// fails with `EINTR` or restarts (`SA_RESTART`).
+fn wait_for_fifo_partner(t: &mut TaskCtx, file: &OpenFile) -> Result<(), Errno> {
+    if file.nonblocking() {
+        return Ok(());
+    }
+    let Some(wait) = pipe::partner_wait(&*file.ops) else {
+        return Ok(());
+    };
+    t.block(&[wait.wait_queue()], None, false, |_| {
+        Ok(wait.arrived().then_some(()))
+    })
+}
+
 /// Opens `(dirfd, path)` as `open(2)` would, without installing an fd.
+/// A FIFO end comes back at once, even where `open(2)` would still wait
+/// for its partner (see [`wait_for_fifo_partner`]).
 pub fn open_file(
     t: &TaskCtx,
     dirfd: i32,

@@ -1,4 +1,10 @@
 //! Pipes: a bounded byte buffer shared by a read end and a write end.
+//!
+//! An anonymous pipe (`pipe(2)`) is made with both ends open. A FIFO
+//! (named pipe) owns one [`Pipe`] for its whole life, and every `open(2)`
+//! of it adds an end with [`Pipe::open_fifo`], as Linux's `fifo_open` does.
+//! Ends never block; an open that must wait for the other side is told so
+//! by [`partner_wait`], and the syscall layer does the waiting.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -28,6 +34,11 @@ struct PipeState {
     capacity: usize,
     readers: usize,
     writers: usize,
+    /// Opens for reading / writing so far (Linux's `r_counter` and
+    /// `w_counter`): a FIFO open waits for the other one to change, so a
+    /// partner that opens and closes again at once still releases it.
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 /// The shared buffer.
@@ -40,6 +51,27 @@ pub struct Pipe {
 }
 
 impl Pipe {
+    fn new(readers: usize, writers: usize) -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                buf: VecDeque::new(),
+                capacity: DEFAULT_CAPACITY,
+                readers,
+                writers,
+                reader_opens: readers as u64,
+                writer_opens: writers as u64,
+            }),
+            wq: WaitQueue::new(),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            created: Timespec::now(),
+        })
+    }
+
+    /// The pipe of a FIFO inode, with no end open yet.
+    pub fn new_fifo() -> Arc<Pipe> {
+        Pipe::new(0, 0)
+    }
+
     fn lock(&self) -> MutexGuard<'_, PipeState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -67,80 +99,76 @@ impl Pipe {
         Ok(cap)
     }
 
-    fn stat(&self) -> Stat {
-        Stat {
-            dev: PIPEFS_DEV,
-            ino: self.ino,
-            mode: libc::S_IFIFO | 0o600,
-            nlink: 1,
-            blksize: PIPE_BUF as u64,
-            atime: self.created,
-            mtime: self.created,
-            ctime: self.created,
-            ..Stat::default()
-        }
+    /// Opens a FIFO whose pipe this is, for `open(2)` with `flags`
+    /// (Linux's `fifo_open`). The new end counts at once, so a partner
+    /// sees it even while this open still waits for one (see
+    /// [`partner_wait`]). A non-blocking write-only open with no reader
+    /// fails with `ENXIO`; `O_RDWR` never waits.
+    pub fn open_fifo(self: &Arc<Pipe>, flags: i32) -> Result<Arc<dyn FileOps>, Errno> {
+        let pipe = Arc::clone(self);
+        let mut st = self.lock();
+        let end: Arc<dyn FileOps> = match flags & libc::O_ACCMODE {
+            libc::O_RDONLY => {
+                st.readers += 1;
+                st.reader_opens += 1;
+                // Until a writer comes, this end waits (blocking) or sees
+                // no hangup (non-blocking), as Linux's `f_pipe` makes it.
+                let no_writer_since = (st.writers == 0).then_some(st.writer_opens);
+                Arc::new(PipeReader {
+                    pipe,
+                    no_writer_since,
+                })
+            }
+            libc::O_WRONLY => {
+                if st.readers == 0 && flags & libc::O_NONBLOCK != 0 {
+                    return Err(Errno::ENXIO);
+                }
+                st.writers += 1;
+                st.writer_opens += 1;
+                let no_reader_since = (st.readers == 0).then_some(st.reader_opens);
+                Arc::new(PipeWriter {
+                    pipe,
+                    no_reader_since,
+                })
+            }
+            libc::O_RDWR => {
+                st.readers += 1;
+                st.writers += 1;
+                st.reader_opens += 1;
+                st.writer_opens += 1;
+                Arc::new(PipeReadWriter { pipe })
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        drop(st);
+        self.wq.notify();
+        Ok(end)
     }
-}
 
-/// The read end.
-#[derive(Debug)]
-pub struct PipeReader {
-    pub pipe: Arc<Pipe>,
-}
-
-/// The write end.
-#[derive(Debug)]
-pub struct PipeWriter {
-    pub pipe: Arc<Pipe>,
-}
-
-/// A new pipe: (read end, write end).
-pub fn new_pipe() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
-    let pipe = Arc::new(Pipe {
-        state: Mutex::new(PipeState {
-            buf: VecDeque::new(),
-            capacity: DEFAULT_CAPACITY,
-            readers: 1,
-            writers: 1,
-        }),
-        wq: WaitQueue::new(),
-        ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-        created: Timespec::now(),
-    });
-    (
-        Arc::new(PipeReader {
-            pipe: Arc::clone(&pipe),
-        }),
-        Arc::new(PipeWriter { pipe }),
-    )
-}
-
-impl Drop for PipeReader {
-    fn drop(&mut self) {
+    /// An end goes away. Once a FIFO has no ends at all its buffer is
+    /// discarded, as Linux frees the pipe of an inode nobody has open.
+    fn release(&self, reader: bool, writer: bool) {
         {
-            let mut st = self.pipe.lock();
-            st.readers = st.readers.saturating_sub(1);
+            let mut st = self.lock();
+            if reader {
+                st.readers = st.readers.saturating_sub(1);
+            }
+            if writer {
+                st.writers = st.writers.saturating_sub(1);
+            }
+            if st.readers == 0 && st.writers == 0 {
+                st.buf = VecDeque::new();
+                st.capacity = DEFAULT_CAPACITY;
+            }
         }
-        self.pipe.wq.notify();
+        self.wq.notify();
     }
-}
 
-impl Drop for PipeWriter {
-    fn drop(&mut self) {
-        {
-            let mut st = self.pipe.lock();
-            st.writers = st.writers.saturating_sub(1);
-        }
-        self.pipe.wq.notify();
-    }
-}
-
-impl FileOps for PipeReader {
-    fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut st = self.pipe.lock();
+        let mut st = self.lock();
         if st.buf.is_empty() {
             return if st.writers == 0 {
                 Ok(0)
@@ -153,49 +181,15 @@ impl FileOps for PipeReader {
             *dst = src;
         }
         drop(st);
-        self.pipe.wq.notify();
+        self.wq.notify();
         Ok(n)
     }
 
-    fn poll(&self) -> i16 {
-        let st = self.pipe.lock();
-        let mut r = 0;
-        if !st.buf.is_empty() {
-            r |= libc::POLLIN;
-        }
-        if st.writers == 0 {
-            r |= libc::POLLHUP;
-        }
-        r
-    }
-
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.wq)
-    }
-
-    fn fionread(&self) -> Result<usize, Errno> {
-        Ok(self.pipe.lock().buf.len())
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.pipe.stat())
-    }
-
-    fn anon_name(&self) -> String {
-        format!("pipe:[{}]", self.pipe.ino)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl FileOps for PipeWriter {
-    fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut st = self.pipe.lock();
+        let mut st = self.lock();
         if st.readers == 0 {
             return Err(Errno::EPIPE);
         }
@@ -213,12 +207,25 @@ impl FileOps for PipeWriter {
         };
         st.buf.extend(&buf[..n]);
         drop(st);
-        self.pipe.wq.notify();
+        self.wq.notify();
         Ok(n)
     }
 
-    fn poll(&self) -> i16 {
-        let st = self.pipe.lock();
+    /// Readiness of a read end. `no_writer_since`: see [`PipeReader`].
+    fn poll_read(&self, no_writer_since: Option<u64>) -> i16 {
+        let st = self.lock();
+        let mut r = 0;
+        if !st.buf.is_empty() {
+            r |= libc::POLLIN;
+        }
+        if st.writers == 0 && no_writer_since != Some(st.writer_opens) {
+            r |= libc::POLLHUP;
+        }
+        r
+    }
+
+    fn poll_write(&self) -> i16 {
+        let st = self.lock();
         let mut r = 0;
         // Linux reports writable when a page slot is free.
         if st.capacity.saturating_sub(st.buf.len()) >= PIPE_BUF {
@@ -230,12 +237,162 @@ impl FileOps for PipeWriter {
         r
     }
 
+    fn fionread(&self) -> usize {
+        self.lock().buf.len()
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            dev: PIPEFS_DEV,
+            ino: self.ino,
+            mode: libc::S_IFIFO | 0o600,
+            nlink: 1,
+            blksize: PIPE_BUF as u64,
+            atime: self.created,
+            mtime: self.created,
+            ctime: self.created,
+            ..Stat::default()
+        }
+    }
+
+    fn anon_name(&self) -> String {
+        format!("pipe:[{}]", self.ino)
+    }
+}
+
+/// The read end.
+#[derive(Debug)]
+pub struct PipeReader {
+    pub pipe: Arc<Pipe>,
+    /// For a FIFO opened while it had no writer: how many writers had
+    /// opened it then. A blocking open waits until that changes, and
+    /// until then `poll` reports no hangup.
+    no_writer_since: Option<u64>,
+}
+
+/// The write end.
+#[derive(Debug)]
+pub struct PipeWriter {
+    pub pipe: Arc<Pipe>,
+    /// For a FIFO opened (blocking) while it had no reader: how many
+    /// readers had opened it then; the open waits until that changes.
+    no_reader_since: Option<u64>,
+}
+
+/// Both ends in one description: a FIFO opened `O_RDWR`.
+#[derive(Debug)]
+pub struct PipeReadWriter {
+    pub pipe: Arc<Pipe>,
+}
+
+/// A new pipe: (read end, write end).
+pub fn new_pipe() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
+    let pipe = Pipe::new(1, 1);
+    (
+        Arc::new(PipeReader {
+            pipe: Arc::clone(&pipe),
+            no_writer_since: None,
+        }),
+        Arc::new(PipeWriter {
+            pipe,
+            no_reader_since: None,
+        }),
+    )
+}
+
+/// The pipe behind a pipe or FIFO end (for `F_GETPIPE_SZ`/`F_SETPIPE_SZ`).
+pub fn pipe_of(ops: &dyn FileOps) -> Option<&Arc<Pipe>> {
+    let any = ops.as_any();
+    if let Some(r) = any.downcast_ref::<PipeReader>() {
+        Some(&r.pipe)
+    } else if let Some(w) = any.downcast_ref::<PipeWriter>() {
+        Some(&w.pipe)
+    } else {
+        any.downcast_ref::<PipeReadWriter>().map(|rw| &rw.pipe)
+    }
+}
+
+/// What a blocking FIFO open waits for: the first open of the other side
+/// since this one.
+#[derive(Debug)]
+pub struct PartnerWait<'a> {
+    pipe: &'a Pipe,
+    /// Waiting for a writer (else for a reader).
+    for_writer: bool,
+    seen: u64,
+}
+
+impl PartnerWait<'_> {
+    /// Notified whenever an end of the pipe opens or closes.
+    pub fn wait_queue(&self) -> &WaitQueue {
+        &self.pipe.wq
+    }
+
+    /// Whether the partner has opened.
+    pub fn arrived(&self) -> bool {
+        let st = self.pipe.lock();
+        let opens = if self.for_writer {
+            st.writer_opens
+        } else {
+            st.reader_opens
+        };
+        opens != self.seen
+    }
+}
+
+/// For an end just made by [`Pipe::open_fifo`] that found no partner: what
+/// a blocking `open(2)` must wait for before it returns. `None` for every
+/// other file. Callers skip the wait for `O_NONBLOCK` opens.
+pub fn partner_wait(ops: &dyn FileOps) -> Option<PartnerWait<'_>> {
+    let any = ops.as_any();
+    if let Some(r) = any.downcast_ref::<PipeReader>() {
+        return r.no_writer_since.map(|seen| PartnerWait {
+            pipe: &r.pipe,
+            for_writer: true,
+            seen,
+        });
+    }
+    let w = any.downcast_ref::<PipeWriter>()?;
+    w.no_reader_since.map(|seen| PartnerWait {
+        pipe: &w.pipe,
+        for_writer: false,
+        seen,
+    })
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        self.pipe.release(true, false);
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.pipe.release(false, true);
+    }
+}
+
+impl Drop for PipeReadWriter {
+    fn drop(&mut self) {
+        self.pipe.release(true, true);
+    }
+}
+
+impl FileOps for PipeReader {
+    fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        self.pipe.read(buf)
+    }
+
+    fn poll(&self) -> i16 {
+        self.pipe.poll_read(self.no_writer_since)
+    }
+
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.pipe.wq)
     }
 
     fn fionread(&self) -> Result<usize, Errno> {
-        Ok(self.pipe.lock().buf.len())
+        Ok(self.pipe.fionread())
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
@@ -243,7 +400,72 @@ impl FileOps for PipeWriter {
     }
 
     fn anon_name(&self) -> String {
-        format!("pipe:[{}]", self.pipe.ino)
+        self.pipe.anon_name()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl FileOps for PipeWriter {
+    fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        self.pipe.write(buf)
+    }
+
+    fn poll(&self) -> i16 {
+        self.pipe.poll_write()
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.wq)
+    }
+
+    fn fionread(&self) -> Result<usize, Errno> {
+        Ok(self.pipe.fionread())
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.pipe.stat())
+    }
+
+    fn anon_name(&self) -> String {
+        self.pipe.anon_name()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl FileOps for PipeReadWriter {
+    fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        self.pipe.read(buf)
+    }
+
+    fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        self.pipe.write(buf)
+    }
+
+    /// This end is its own reader and writer, so never hangup or error.
+    fn poll(&self) -> i16 {
+        self.pipe.poll_read(None) | self.pipe.poll_write()
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.wq)
+    }
+
+    fn fionread(&self) -> Result<usize, Errno> {
+        Ok(self.pipe.fionread())
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.pipe.stat())
+    }
+
+    fn anon_name(&self) -> String {
+        self.pipe.anon_name()
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -317,5 +539,57 @@ mod tests {
         assert_eq!(w.write(&[0u8; 9000], 0), Ok(8192));
         assert_eq!(p.set_capacity(4096), Err(Errno::EBUSY));
         assert_eq!(r.stat().unwrap().mode, libc::S_IFIFO | 0o600);
+    }
+
+    #[test]
+    fn fifo_opens_follow_linux_rules() {
+        let fifo = Pipe::new_fifo();
+        let nb = libc::O_NONBLOCK;
+        assert_eq!(
+            fifo.open_fifo(libc::O_WRONLY | nb).map(|_| ()),
+            Err(Errno::ENXIO)
+        );
+        // A non-blocking reader needs no writer and sees no hangup yet.
+        let r = fifo.open_fifo(libc::O_RDONLY | nb).unwrap();
+        assert_eq!(r.poll(), 0);
+        assert_eq!(r.read(&mut [0u8; 4], 0), Ok(0));
+        // Now a writer may open without waiting.
+        let w = fifo.open_fifo(libc::O_WRONLY | nb).unwrap();
+        assert!(partner_wait(&*w).is_none());
+        assert_eq!(w.write(b"hi", 0), Ok(2));
+        assert_eq!(pipe_of(&*w).unwrap().capacity(), DEFAULT_CAPACITY);
+        drop(w);
+        assert_eq!(r.poll(), libc::POLLIN | libc::POLLHUP);
+        drop(r);
+        // With every end closed the data is gone.
+        let rw = fifo.open_fifo(libc::O_RDWR).unwrap();
+        assert!(partner_wait(&*rw).is_none());
+        assert_eq!(rw.read(&mut [0u8; 4], 0), Err(Errno::EAGAIN));
+        assert_eq!(rw.poll(), libc::POLLOUT);
+    }
+
+    #[test]
+    fn blocking_fifo_open_waits_for_partner_open() {
+        let fifo = Pipe::new_fifo();
+        let r = fifo.open_fifo(libc::O_RDONLY).unwrap();
+        let wait = partner_wait(&*r).unwrap();
+        assert!(!wait.arrived());
+        let waker = Waker::new();
+        let seen = waker.seq();
+        let reg = wait.wait_queue().register(&waker);
+        // A writer that opens and closes at once still releases the reader.
+        let w = fifo.open_fifo(libc::O_WRONLY).unwrap();
+        assert!(partner_wait(&*w).is_none());
+        drop(w);
+        assert_ne!(waker.seq(), seen);
+        assert!(wait.arrived());
+        // A blocking writer with no reader must wait for one.
+        drop(reg);
+        drop(r);
+        let w = fifo.open_fifo(libc::O_WRONLY).unwrap();
+        let wait = partner_wait(&*w).unwrap();
+        assert!(!wait.arrived());
+        let _r = fifo.open_fifo(libc::O_RDONLY | libc::O_NONBLOCK).unwrap();
+        assert!(wait.arrived());
     }
 }

@@ -32,6 +32,7 @@ use super::inode::{
     dt_kind, DirEntry, Inode, SetAttr, Stat, StatFs, Timespec, NAME_MAX, RENAME_EXCHANGE,
     RENAME_NOREPLACE,
 };
+use super::pipe::Pipe;
 use crate::mm::{memfile, Frame, Mappable, PAGE_SIZE};
 
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -280,7 +281,9 @@ enum Body {
     Dir(DirBody),
     /// The target; `None` until read from the host.
     Symlink(Option<Vec<u8>>),
-    /// A device, FIFO or socket, of this `S_IFMT` type.
+    /// A FIFO: its pipe, shared by every open of it.
+    Fifo(Arc<Pipe>),
+    /// A device or socket, of this `S_IFMT` type.
     Special(u32),
 }
 
@@ -300,6 +303,7 @@ impl Body {
                 from_lower: false,
                 lower_fd: Weak::new(),
             }),
+            libc::S_IFIFO => Body::Fifo(Pipe::new_fifo()),
             f => Body::Special(f),
         }
     }
@@ -309,6 +313,7 @@ impl Body {
             Body::File(_) => libc::S_IFREG,
             Body::Dir(_) => libc::S_IFDIR,
             Body::Symlink(_) => libc::S_IFLNK,
+            Body::Fifo(_) => libc::S_IFIFO,
             Body::Special(f) => *f,
         }
     }
@@ -481,7 +486,7 @@ impl State {
             Body::File(f) if !f.from_lower => (f.size, f.pages.len() as u64 * (PAGE_SIZE / 512)),
             Body::Dir(d) if !d.unpopulated => (BOGO_DIRENT_SIZE * (d.children.len() as u64 + 2), 0),
             Body::Symlink(Some(t)) => (t.len() as u64, 0),
-            Body::Special(_) => (0, 0),
+            Body::Fifo(_) | Body::Special(_) => (0, 0),
             _ => {
                 let s = Stat::from(self.lower_stat()?);
                 (s.size, s.blocks)
@@ -953,10 +958,16 @@ impl Inode for TmpInode {
                 Ok(Arc::new(RegularFile { node }))
             }
             libc::S_IFLNK => Err(Errno::ELOOP),
-            // Host device nodes, FIFOs and sockets are never reachable.
+            // A FIFO is a pipe inside the sandbox, a host one too: its
+            // host side is never opened, so data never crosses over.
+            libc::S_IFIFO => match &st.body {
+                Body::Fifo(p) => p.open_fifo(flags),
+                _ => Err(Errno::ENXIO),
+            },
+            // Host device nodes and sockets are never reachable.
             _ if st.lower.is_some() => Err(Errno::EACCES),
             libc::S_IFCHR => open_device(st.meta()?.rdev),
-            // FIFOs and unix sockets on tmpfs are not wired up yet.
+            // Unix sockets on tmpfs are not wired up yet.
             _ => Err(Errno::ENXIO),
         }
     }
@@ -1678,7 +1689,16 @@ mod tests {
             assert_eq!(read_all(&g.open(libc::O_RDONLY).unwrap()), b"in d");
             let fifo = root.lookup(b"fifo").unwrap();
             assert_eq!(fifo.stat().unwrap().mode & libc::S_IFMT, libc::S_IFIFO);
-            assert_eq!(err(fifo.open(libc::O_RDONLY)), Errno::EACCES);
+            // A host FIFO opens as a FIFO of the sandbox's own.
+            assert_eq!(
+                err(fifo.open(libc::O_WRONLY | libc::O_NONBLOCK)),
+                Errno::ENXIO
+            );
+            let r = fifo.open(libc::O_RDONLY | libc::O_NONBLOCK).unwrap();
+            let w = fifo.open(libc::O_WRONLY | libc::O_NONBLOCK).unwrap();
+            assert_eq!(w.write(b"x", 0), Ok(1));
+            let mut one = [0u8; 1];
+            assert_eq!(r.read(&mut one, 0), Ok(1));
             assert_eq!(err(root.lookup(b"missing")), Errno::ENOENT);
             assert!(root.statfs().unwrap().namelen > 0);
         }
