@@ -35,6 +35,18 @@ pub fn run(a: BootArgs, strace: bool) -> Result<i32> {
         strace,
         confine: true,
     };
-    let status = sentry::boot(cfg)?;
-    Ok(status.shell_code())
+    match sentry::boot(cfg) {
+        Ok(status) => Ok(status.shell_code()),
+        // Like a shell: 127 for a command that is not there, 126 for one
+        // that cannot be run.
+        Err(e @ sentry::BootError::Exec { errno, .. }) => {
+            eprintln!("rvisor: {e}");
+            Ok(if errno == nix::errno::Errno::ENOENT {
+                127
+            } else {
+                126
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -20,7 +20,7 @@ pub struct DoArgs {
     #[arg(long, default_value = "none", value_parser = ["none"])]
     pub network: String,
     /// The command and its arguments.
-    #[arg(last = true, required = true)]
+    #[arg(last = true)]
     pub argv: Vec<std::ffi::OsString>,
 }
 
@@ -34,6 +34,9 @@ fn inheritable(fd: &OwnedFd) -> Result<()> {
 }
 
 pub fn run(a: DoArgs, strace: bool, debug: bool) -> Result<i32> {
+    if a.argv.is_empty() {
+        bail!("do: no command given (rvisor do [--rootfs DIR] -- CMD ARGS...)");
+    }
     let meta =
         std::fs::metadata(&a.rootfs).with_context(|| format!("--rootfs {}", a.rootfs.display()))?;
     if !meta.is_dir() {

@@ -1,0 +1,270 @@
+//! `rvisor do` as a user sees it: exit statuses, stdio, the environment,
+//! the read-only host root with an in-memory overlay, the sandbox's own
+//! /proc, /dev and /tmp, `--rootfs`, `--strace`, clear one-line errors, and
+//! a sentry that is confined while it runs.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rvisor_tests::{run_with_timeout, rvisor_bin, RunOutput};
+
+fn rvisor() -> PathBuf {
+    rvisor_bin().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(args: &[&str]) -> RunOutput {
+    let mut c = Command::new(rvisor());
+    c.args(args);
+    run_with_timeout(&mut c, Duration::from_secs(60)).expect("run rvisor")
+}
+
+fn sh(script: &str) -> RunOutput {
+    run(&["do", "--", "/bin/sh", "-c", script])
+}
+
+fn stdout(r: &RunOutput) -> String {
+    String::from_utf8_lossy(&r.stdout).into_owned()
+}
+
+fn stderr(r: &RunOutput) -> String {
+    String::from_utf8_lossy(&r.stderr).into_owned()
+}
+
+#[test]
+fn exit_status_is_the_programs() {
+    assert_eq!(sh("exit 0").code(), Some(0));
+    assert_eq!(sh("exit 42").code(), Some(42));
+}
+
+#[test]
+fn killed_by_signal_exits_128_plus_n() {
+    // The shell is pid 1, which ignores signals it has no handler for, so
+    // the victim of kill is a child.
+    let r = sh("/bin/sh -c 'kill -TERM $$'; echo status=$?");
+    assert_eq!(stdout(&r), "status=143\n");
+    // A fault kills even init: the sandbox ends as if by SIGSEGV.
+    let src = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("segv.c");
+    let bin = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("segv");
+    std::fs::write(
+        &src,
+        "int main(void) { *(volatile int *)0 = 1; return 0; }\n",
+    )
+    .expect("write");
+    let st = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success());
+    let r = run(&["do", "--", bin.to_str().expect("utf-8 path")]);
+    assert_eq!(r.code(), Some(128 + 11), "stderr: {}", stderr(&r));
+}
+
+#[test]
+fn stdio_and_environment_pass_through() {
+    let mut c = Command::new(rvisor());
+    c.args([
+        "do",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo out; echo err >&2; echo $RVISOR_TEST_VAR",
+    ]);
+    c.env("RVISOR_TEST_VAR", "from-the-host");
+    let r = run_with_timeout(&mut c, Duration::from_secs(60)).expect("run");
+    assert_eq!(stdout(&r), "out\nfrom-the-host\n");
+    assert_eq!(stderr(&r), "err\n");
+
+    let mut c = Command::new(rvisor());
+    c.args(["do", "--", "/bin/cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"piped through the sandbox\n")
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "piped through the sandbox\n"
+    );
+}
+
+#[test]
+fn writes_stay_in_the_sandbox() {
+    let marker = format!("/root/rvisor-test-{}", std::process::id());
+    let r = sh(&format!(
+        "echo inside > {marker} && cat {marker} && rm /etc/hostname && test ! -e /etc/hostname && echo removed"
+    ));
+    assert_eq!(stdout(&r), "inside\nremoved\n", "stderr: {}", stderr(&r));
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "a sandbox write reached the host"
+    );
+    assert!(
+        std::path::Path::new("/etc/hostname").exists(),
+        "a sandbox unlink reached the host"
+    );
+}
+
+#[test]
+fn proc_dev_and_tmp_are_the_sandboxs_own() {
+    std::fs::write("/tmp/rvisor-host-only", b"x").expect("host file");
+    let r = sh(
+        "echo $$; cat /proc/self/stat | cut -d' ' -f1; ls /proc | grep -c '^[0-9]'; \
+                test -e /tmp/rvisor-host-only && echo host-tmp-visible; ls /dev/null /dev/zero; \
+                head -c 4 /dev/zero | od -An -tx1",
+    );
+    let out = stdout(&r);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "the command is pid 1: {out}");
+    assert!(
+        ["2", "3"].contains(&lines[1]),
+        "cat is a child of pid 1 in the sandbox: {out}"
+    );
+    assert!(
+        lines[2].parse::<u32>().expect("count") <= 4,
+        "only sandbox processes in /proc: {out}"
+    );
+    assert!(!out.contains("host-tmp-visible"), "host /tmp leaked: {out}");
+    assert!(out.contains("/dev/null\n/dev/zero\n"));
+    assert!(out.trim_end().ends_with("00 00 00 00"));
+}
+
+#[test]
+fn rootfs_option_uses_another_root() {
+    let dir = std::env::temp_dir().join(format!("rvisor-rootfs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
+    std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy busybox");
+    std::fs::write(dir.join("hello.txt"), b"from the other root\n").expect("write");
+    let root = dir.to_string_lossy().into_owned();
+    let r = run(&[
+        "do",
+        "--rootfs",
+        &root,
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "cat /hello.txt; ls /; echo new > /hello.txt",
+    ]);
+    assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
+    let out = stdout(&r);
+    assert!(out.starts_with("from the other root\n"), "{out}");
+    assert!(
+        out.contains("bin\n") && out.contains("hello.txt\n") && out.contains("proc\n"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("hello.txt")).expect("read"),
+        b"from the other root\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn strace_logs_each_syscall_with_result() {
+    let r = run(&["--strace", "do", "--", "/bin/busybox", "true"]);
+    assert_eq!(r.code(), Some(0));
+    let err = stderr(&r);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("exit_group(0x0") && l.contains("(exit)")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("brk(") && l.contains(") = 0x")),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_invocations_get_one_line_errors() {
+    // A plain data file of this repository (mode 0644).
+    let cwd_file = std::env::current_dir().expect("cwd").join("Cargo.toml");
+    let not_exec = cwd_file.to_string_lossy().into_owned();
+    for (args, what) in [
+        (vec!["do", "--", "/nonexistent/program"], "missing command"),
+        (vec!["do", "--", not_exec.as_str()], "not executable"),
+        (
+            vec!["do", "--rootfs", "/nonexistent-root", "--", "/bin/true"],
+            "bad rootfs",
+        ),
+        (vec!["do"], "no command"),
+    ] {
+        let r = run(&args);
+        let err = stderr(&r);
+        assert_ne!(r.code(), Some(0), "{what}: should fail");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{what}: one-line error expected, got {err}"
+        );
+        assert!(!err.trim().is_empty(), "{what}: no error message");
+    }
+    let r = run(&["do", "--", "/nonexistent/program"]);
+    assert_eq!(r.code(), Some(127), "{}", stderr(&r));
+    let r = run(&["do", "--", not_exec.as_str()]);
+    assert_eq!(r.code(), Some(126), "{}", stderr(&r));
+}
+
+/// While a sandbox runs, its sentry has no capabilities, runs under a
+/// seccomp filter and sees an empty root.
+#[test]
+fn sentry_is_confined() {
+    let mut child = Command::new(rvisor())
+        .args(["do", "--", "/bin/sleep", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut found = false;
+    for e in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let ppid_ok = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .map(str::to_string)
+            })
+            == Some(child.id().to_string());
+        if !ppid_ok || !cmdline.windows(4).any(|w| w == b"boot") {
+            continue;
+        }
+        found = true;
+        let status = std::fs::read_to_string(e.path().join("status")).expect("status");
+        assert!(
+            status.lines().any(|l| l == "Seccomp:\t2"),
+            "sentry not under seccomp:\n{status}"
+        );
+        assert!(
+            status.lines().any(|l| l == "CapEff:\t0000000000000000"),
+            "sentry kept capabilities:\n{status}"
+        );
+        assert!(
+            status.lines().any(|l| l == "NoNewPrivs:\t1"),
+            "no_new_privs not set:\n{status}"
+        );
+        let root = std::fs::read_dir(e.path().join("root"))
+            .expect("sentry root")
+            .count();
+        assert_eq!(root, 0, "the sentry's root is not empty");
+    }
+    let _ = child.wait();
+    assert!(found, "no sentry process found");
+}
