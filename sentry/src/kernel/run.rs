@@ -87,6 +87,9 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!("cannot create stub for task {}: {e}", task.tid);
+                    if matches!(start, Start::Thread { .. }) {
+                        task.tg.mm().users.fetch_sub(1, Ordering::AcqRel);
+                    }
                     let status = ExitStatus::Signaled {
                         sig: libc::SIGKILL,
                         core: false,
@@ -97,7 +100,11 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
                 }
             };
             let mm = task.tg.mm();
-            mm.users.fetch_add(1, Ordering::AcqRel);
+            // A new thread was counted by its creator, before the stub
+            // thread existed, so the process cannot be torn down under it.
+            if !matches!(start, Start::Thread { .. }) {
+                mm.users.fetch_add(1, Ordering::AcqRel);
+            }
             let mut t = TaskCtx { task, ctx, mm };
             match start {
                 Start::Forked { regs, fp } | Start::Thread { regs, fp, .. } => {

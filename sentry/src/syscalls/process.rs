@@ -63,6 +63,7 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     // CLONE_VM: the child runs as another host thread of our stub process.
     let host_thread = if flags & CLONE_VM != 0 {
         let tid = t.ctx.clone_thread().map_err(|_| Errno::EAGAIN)?;
+        t.mm.users.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Some((t.ctx.host_pid(), tid))
     } else {
         None
@@ -161,7 +162,11 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         },
         None => Start::Forked { regs, fp },
     };
+    let is_thread = matches!(start, Start::Thread { .. });
     if spawn(task, start, setup).is_err() {
+        if is_thread {
+            t.mm.users.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
         return Err(Errno::EAGAIN);
     }
     if let Some(v) = vfork {
