@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace --release
+cargo test --workspace --release --no-fail-fast

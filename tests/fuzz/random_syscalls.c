@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
             pid_t r = waitpid(pid, &status, WNOHANG);
             if (r == pid) break;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - start.tv_sec > 5) { /* blocked somewhere: end it */
+            if (now.tv_sec - start.tv_sec > 2) { /* blocked somewhere: end it */
                 syscall(SYS_kill, pid, SIGKILL);
                 waitpid(pid, &status, 0);
                 break;

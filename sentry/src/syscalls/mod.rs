@@ -206,3 +206,56 @@ fn restart_policy(nr: u64) -> Option<Restart> {
         _ => Some(Restart::Sys),
     }
 }
+
+/// The syscall table as Markdown: every amd64 number, its name, and
+/// whether the sentry implements it or answers ENOSYS.
+pub fn table_markdown() -> String {
+    let mut s = String::from(
+        "# System calls\n\nGenerated from `sentry/src/syscalls/table.rs` by the test \
+         `syscalls::tests::docs_table_is_current` (run it with `RVISOR_WRITE_DOCS=1` to refresh).\n\
+         Every amd64 number has a row; numbers 335–423 are unused on amd64.\n\n\
+         | nr | name | status |\n|---|---|---|\n",
+    );
+    for (nr, name) in names::NAMES.iter().enumerate() {
+        if *name == "unused" {
+            continue;
+        }
+        let implemented = table::entry(nr as u64).is_some();
+        let status = if implemented { "implemented" } else { "ENOSYS" };
+        s.push_str(&format!("| {nr} | {name} | {status} |\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_number_has_a_name() {
+        for nr in 0..=names::MAX_NR as u64 {
+            if table::entry(nr).is_some() {
+                assert_ne!(
+                    names::NAMES[nr as usize],
+                    "unused",
+                    "handler for unnamed number {nr}"
+                );
+            }
+        }
+        assert!(table::entry(names::MAX_NR as u64 + 1).is_none());
+    }
+
+    #[test]
+    fn docs_table_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/syscalls.md");
+        let want = table_markdown();
+        if std::env::var_os("RVISOR_WRITE_DOCS").is_some() {
+            std::fs::write(&path, &want).expect("write docs/syscalls.md");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/syscalls.md is stale: run RVISOR_WRITE_DOCS=1 cargo test -p sentry docs_table"
+        );
+    }
+}
