@@ -27,6 +27,8 @@ impl PtracePlatform {
     /// and remembers the host ranges stubs keep. `memfd` is the memory file
     /// that every stub maps application memory from.
     pub fn init(memfd: RawFd) -> Result<&'static PtracePlatform, PlatformError> {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = INIT.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = PLATFORM.get() {
             return Ok(p);
         }
