@@ -143,14 +143,20 @@ pub(super) fn do_write(
         }
         None => io_wait(t, f, || f.ops.write(data, 0)),
     };
-    if r == Err(Errno::EPIPE) {
-        let info = SigInfo::user(libc::SIGPIPE, 0, t.pid(), lock(&t.tg().creds).uid);
-        let act = lock(&t.tg().sighand).get(libc::SIGPIPE);
-        if act.handler != crate::kernel::signal::SIG_IGN {
-            t.task.send_signal(info);
-        }
+    if r == Err(Errno::EPIPE) && f.ops.sigpipe_on_epipe() {
+        raise_sigpipe(t);
     }
     r
+}
+
+/// Sends the caller `SIGPIPE` for a write to a broken pipe or socket, as
+/// Linux's `send_sig(SIGPIPE, current, 0)` (unless it is ignored).
+pub(super) fn raise_sigpipe(t: &TaskCtx) {
+    let info = SigInfo::user(libc::SIGPIPE, 0, t.pid(), lock(&t.tg().creds).uid);
+    let act = lock(&t.tg().sighand).get(libc::SIGPIPE);
+    if act.handler != crate::kernel::signal::SIG_IGN {
+        t.task.send_signal(info);
+    }
 }
 
 pub fn sys_read(t: &mut TaskCtx, a: &Args) -> SysResult {

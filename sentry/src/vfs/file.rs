@@ -113,6 +113,12 @@ pub trait FileOps: Send + Sync + Debug {
         false
     }
 
+    /// Whether an `EPIPE` from [`FileOps::write`] raises `SIGPIPE` (unix
+    /// datagram and seqpacket sockets return it quietly).
+    fn sigpipe_on_epipe(&self) -> bool {
+        true
+    }
+
     /// Where an `O_APPEND` write starts (the current size).
     fn append_offset(&self) -> Result<u64, Errno> {
         Err(Errno::ESPIPE)

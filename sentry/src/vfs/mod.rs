@@ -11,6 +11,7 @@ pub mod inode;
 pub mod lock;
 pub mod pipe;
 pub mod tmpfs;
+pub mod unix;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -632,7 +632,9 @@ impl Sock {
         match key {
             Some(BoundKey::Path(dev, ino)) => {
                 if let Some(m) = guard(&PATHS).as_mut() {
-                    if m.get(&(dev, ino)).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                    if m.get(&(dev, ino))
+                        .is_some_and(|w| std::ptr::eq(w.as_ptr(), self))
+                    {
                         m.remove(&(dev, ino));
                     }
                 }
@@ -710,7 +712,11 @@ impl Sock {
             let mut ps = peer.lock();
             if ps.dead || ps.shutdown & RCV_SHUTDOWN != 0 {
                 drop(ps);
-                return if sent > 0 { Ok(sent) } else { Err(Errno::EPIPE) };
+                return if sent > 0 {
+                    Ok(sent)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             let creds = Sock::creds_for(passcred, &ps, anc, own);
             let charge = n + MSG_OVERHEAD;
@@ -930,7 +936,8 @@ impl Sock {
                 mask |= libc::POLLRDHUP | libc::POLLIN;
             }
             let listening = matches!(&st.conn, Conn::Listening { .. });
-            let pending = matches!(&st.conn, Conn::Listening { pending, .. } if !pending.is_empty());
+            let pending =
+                matches!(&st.conn, Conn::Listening { pending, .. } if !pending.is_empty());
             if !st.recv.is_empty() || pending {
                 mask |= libc::POLLIN;
             }
@@ -946,7 +953,10 @@ impl Sock {
         if writable && self.ty == SockType::Dgram {
             if let Some(p) = peer {
                 let ps = p.lock();
-                let back = ps.peer.as_ref().is_some_and(|x| std::ptr::eq(Arc::as_ptr(x), self));
+                let back = ps
+                    .peer
+                    .as_ref()
+                    .is_some_and(|x| std::ptr::eq(Arc::as_ptr(x), self));
                 if !back && Sock::recvq_full(&ps) {
                     writable = false;
                 }
