@@ -175,8 +175,23 @@ fn strace_logs_each_syscall_with_result() {
     assert_eq!(r.code(), Some(0));
     let err = stderr(&r);
     assert!(
-        err.lines()
-            .any(|l| l.contains("exit_group(0x0") && l.contains("(exit)")),
+        err.lines().any(|l| l.contains("exit_group(0) = ?")),
+        "{err}"
+    );
+    let r = run(&[
+        "--strace",
+        "do",
+        "--",
+        "/bin/busybox",
+        "cat",
+        "/nonexistent",
+    ]);
+    let err = stderr(&r);
+    assert!(
+        err.lines().any(
+            |l| l.contains(r#"openat(AT_FDCWD, "/nonexistent", O_RDONLY"#)
+                && l.contains("= -1 ENOENT")
+        ),
         "{err}"
     );
     assert!(
