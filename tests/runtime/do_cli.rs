@@ -135,6 +135,7 @@ fn proc_dev_and_tmp_are_the_sandboxs_own() {
     assert!(!out.contains("host-tmp-visible"), "host /tmp leaked: {out}");
     assert!(out.contains("/dev/null\n/dev/zero\n"));
     assert!(out.trim_end().ends_with("00 00 00 00"));
+    let _ = std::fs::remove_file("/tmp/rvisor-host-only");
 }
 
 #[test]
