@@ -211,7 +211,7 @@ pub fn sys_pwrite64(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 /// Reads an iovec array: (base, len) pairs, with Linux's limits.
-fn read_iovecs(t: &TaskCtx, addr: u64, cnt: i32) -> Result<Vec<(u64, usize)>, Errno> {
+pub(super) fn read_iovecs(t: &TaskCtx, addr: u64, cnt: i32) -> Result<Vec<(u64, usize)>, Errno> {
     let cnt = usize::try_from(cnt).map_err(|_| Errno::EINVAL)?;
     if cnt > IOV_MAX {
         return Err(Errno::EINVAL);

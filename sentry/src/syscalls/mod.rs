@@ -22,6 +22,7 @@ mod rusage;
 mod sched;
 mod sendfile;
 mod signal;
+mod socket;
 mod stat;
 mod table;
 mod time;

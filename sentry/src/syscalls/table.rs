@@ -3,7 +3,7 @@
 
 use super::{
     attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched, sendfile,
-    signal, stat, time, Handler,
+    signal, socket, stat, time, Handler,
 };
 
 pub fn entry(nr: u64) -> Option<Handler> {
@@ -15,6 +15,23 @@ pub fn entry(nr: u64) -> Option<Handler> {
         144 => sched::sys_sched_setscheduler,    // sched_setscheduler
         143 => sched::sys_sched_getparam,        // sched_getparam
         142 => sched::sys_sched_setparam,        // sched_setparam
+        // Sockets (socket.rs).
+        41 => socket::sys_socket,      // socket
+        42 => socket::sys_connect,     // connect
+        43 => socket::sys_accept,      // accept
+        44 => socket::sys_sendto,      // sendto
+        45 => socket::sys_recvfrom,    // recvfrom
+        46 => socket::sys_sendmsg,     // sendmsg
+        47 => socket::sys_recvmsg,     // recvmsg
+        48 => socket::sys_shutdown,    // shutdown
+        49 => socket::sys_bind,        // bind
+        50 => socket::sys_listen,      // listen
+        51 => socket::sys_getsockname, // getsockname
+        52 => socket::sys_getpeername, // getpeername
+        53 => socket::sys_socketpair,  // socketpair
+        54 => socket::sys_setsockopt,  // setsockopt
+        55 => socket::sys_getsockopt,  // getsockopt
+        288 => socket::sys_accept4,    // accept4
         // Readiness waits and sendfile (poll.rs, sendfile.rs).
         7 => poll::sys_poll,          // poll
         23 => poll::sys_select,       // select

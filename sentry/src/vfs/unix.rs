@@ -40,7 +40,7 @@ pub const MIN_RCVBUF: usize = 2304;
 /// What one queued message costs beyond its bytes (an skb's truesize
 /// overhead), so that a send buffer holds as many small messages as on
 /// Linux.
-const MSG_OVERHEAD: usize = 768;
+const MSG_OVERHEAD: usize = 766;
 /// `net.unix.max_dgram_qlen`: datagrams a socket queues from senders it
 /// is not connected to.
 const MAX_DGRAM_QLEN: usize = 10;
@@ -288,8 +288,13 @@ pub struct Ancillary {
     pub creds: Option<Ucred>,
 }
 
-static PATHS: Mutex<Option<HashMap<(u64, u64), Weak<Sock>>>> = Mutex::new(None);
-static ABSTRACT: Mutex<Option<HashMap<(SockType, Vec<u8>), Weak<Sock>>>> = Mutex::new(None);
+/// Pathname-bound sockets by the (dev, ino) of their socket inode.
+type PathTable = HashMap<(u64, u64), Weak<Sock>>;
+/// The abstract namespace (one per socket type, as Linux hashes it).
+type AbstractTable = HashMap<(SockType, Vec<u8>), Weak<Sock>>;
+
+static PATHS: Mutex<Option<PathTable>> = Mutex::new(None);
+static ABSTRACT: Mutex<Option<AbstractTable>> = Mutex::new(None);
 static NEXT_AUTOBIND: AtomicU64 = AtomicU64::new(0);
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
