@@ -447,7 +447,9 @@ pub fn exec(
     r.orig_rax = u64::MAX;
 
     // What survives exec and what does not.
-    t.fds().close_on_exec();
+    for f in t.fds().close_on_exec() {
+        crate::syscalls::fd::closed(t, &f);
+    }
     lock(&t.tg().sighand).reset_for_exec();
     *lock(&t.task.sigaltstack) = (0, libc::SS_DISABLE, 0);
     let base = filename.rsplit(|&c| c == b'/').next().unwrap_or(&filename);

@@ -141,12 +141,31 @@ pub(super) fn do_write(
                 Ok(n)
             }
         }
-        None => io_wait(t, f, || f.ops.write(data, 0)),
+        None => write_stream(t, f, data),
     };
     if r == Err(Errno::EPIPE) && f.ops.sigpipe_on_epipe() {
         raise_sigpipe(t);
     }
     r
+}
+
+/// A write to a stream (pipe, socket, tty): a blocking one goes on until
+/// everything is written, as Linux's pipe_write does; a signal or error
+/// after some progress returns the count so far.
+fn write_stream(t: &mut TaskCtx, f: &Arc<OpenFile>, data: &[u8]) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < data.len() {
+        match io_wait(t, f, || f.ops.write(&data[done..], 0)) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+        if f.nonblocking() {
+            break;
+        }
+    }
+    Ok(done)
 }
 
 /// Sends the caller `SIGPIPE` for a write to a broken pipe or socket, as
