@@ -1,8 +1,9 @@
 //! Real-program workloads.
 //!
-//! Each `tests/workloads/*.sh` runs natively and under
+//! Each `tests/workloads/*.sh` and `*.py` runs natively and under
 //! `rvisor do -- <interpreter> <script>`, where the interpreter is
-//! `/bin/busybox sh` for `busybox_*.sh` and `/bin/bash` for `bash_*.sh`.
+//! `/bin/busybox sh` for `busybox_*.sh`, `/bin/bash` for `bash_*.sh` and
+//! `/usr/bin/python3` for `python_*.py`.
 //! `<name>::native` checks the script succeeds natively (exit 0, nothing on
 //! stderr); `<name>::rvisor` passes iff the sandboxed run has the same exit
 //! code and byte-identical stdout as the native run.
@@ -26,6 +27,8 @@ fn interpreter(name: &str) -> Option<(PathBuf, Vec<&'static str>)> {
         Some((PathBuf::from("/bin/busybox"), vec!["sh"]))
     } else if name.starts_with("bash_") {
         Some((PathBuf::from("/bin/bash"), vec![]))
+    } else if name.starts_with("python_") {
+        Some((PathBuf::from("/usr/bin/python3"), vec![]))
     } else {
         None
     }
@@ -41,7 +44,7 @@ impl Workload {
     fn command_parts(&self) -> Result<(PathBuf, Vec<String>), Failed> {
         let (interp, lead) = interpreter(&self.name).ok_or_else(|| {
             Failed::from(format!(
-                "no interpreter for {}: name scripts busybox_*.sh or bash_*.sh",
+                "no interpreter for {}: name scripts busybox_*.sh, bash_*.sh or python_*.py",
                 self.name
             ))
         })?;
@@ -132,17 +135,20 @@ fn main() {
     let args = Arguments::from_args();
     let dir = tests_dir().join("workloads");
     let pending = read_pending(&dir.join("PENDING"));
-    let scripts = match files_with_suffix(&dir, ".sh") {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(101);
+    let mut scripts = Vec::new();
+    for suffix in [".sh", ".py"] {
+        match files_with_suffix(&dir, suffix) {
+            Ok(s) => scripts.extend(s.into_iter().map(|p| (p, suffix))),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(101);
+            }
         }
-    };
+    }
 
     let mut trials = Vec::new();
-    for script in scripts {
-        let name = stem(&script, ".sh");
+    for (script, suffix) in scripts {
+        let name = stem(&script, suffix);
         let w = Arc::new(Workload {
             name: name.clone(),
             script,
