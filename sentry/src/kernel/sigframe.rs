@@ -63,6 +63,11 @@ pub fn setup(
     sp = sp.wrapping_sub(fp_bytes.len() as u64) & !63;
     let fp_addr = sp;
     sp = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
+    // A frame that does not fit on the alternate stack is a fault, as on
+    // Linux; writing below the stack would corrupt the application.
+    if use_alt && sp < ss_sp {
+        return Err(Errno::EFAULT);
+    }
 
     let mut f = vec![0u8; FRAME_LEN];
     put(&mut f, 0, act.restorer);

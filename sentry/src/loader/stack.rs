@@ -117,7 +117,13 @@ pub fn build_stack(
     let random_addr = sp;
 
     // SAFETY: getauxval has no preconditions.
-    let (hwcap, hwcap2) = unsafe { (libc::getauxval(libc::AT_HWCAP), libc::getauxval(AT_HWCAP2)) };
+    let (hwcap, hwcap2, minsigstksz) = unsafe {
+        (
+            libc::getauxval(libc::AT_HWCAP),
+            libc::getauxval(AT_HWCAP2),
+            libc::getauxval(AT_MINSIGSTKSZ),
+        )
+    };
     let mut auxv = vec![
         (AT_PHDR, info.phdr),
         (AT_PHENT, 56),
@@ -137,7 +143,8 @@ pub fn build_stack(
         (AT_CLKTCK, 100),
         (AT_PLATFORM, platform),
         (AT_EXECFN, execfn),
-        (AT_MINSIGSTKSZ, 2048),
+        // Signal frames carry the host's full XSAVE area, as Linux's do.
+        (AT_MINSIGSTKSZ, minsigstksz.max(2048)),
     ];
     if let Some(v) = info.vdso {
         auxv.insert(0, (AT_SYSINFO_EHDR, v));
