@@ -48,9 +48,10 @@ fn setup<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> BootErro
 /// root, creating the mountpoints in the overlay if the image lacks them.
 fn mount_filesystems(v: &Arc<Vfs>) -> Result<(), BootError> {
     let root = v.root_dentry();
-    let mounts: [(&[u8], &str); 5] = [
+    let mounts: [(&[u8], &str); 6] = [
         (b"/proc", "proc"),
         (b"/dev", "devtmpfs"),
+        (b"/dev/pts", "devpts"),
         (b"/dev/shm", "tmpfs"),
         (b"/tmp", "tmpfs"),
         (b"/sys", "sysfs"),
@@ -70,6 +71,7 @@ fn mount_filesystems(v: &Arc<Vfs>) -> Result<(), BootError> {
         let fs = match fstype {
             "proc" => crate::procfs::new_procfs(),
             "devtmpfs" => vfs::devfs::new_devfs().map_err(setup("devfs"))?,
+            "devpts" => vfs::devpts::new_devpts(),
             "tmpfs" => vfs::tmpfs::Tmpfs::new_root(0o1777),
             _ => vfs::tmpfs::Tmpfs::new_root(0o555),
         };

@@ -1,6 +1,8 @@
 //! Tasks, thread groups, signals and blocking.
 
 pub mod ctx;
+pub mod ipc;
+pub mod posix_timer;
 pub mod run;
 pub mod sigframe;
 pub mod signal;

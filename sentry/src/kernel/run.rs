@@ -259,10 +259,14 @@ pub fn send_to_group(tg: &Arc<ThreadGroup>, info: SigInfo) {
     if default_action(info.signo) == DefaultAction::Stop {
         lock(&tg.shared_pending).discard(libc::SIGCONT);
     }
-    if ignored && info.signo != libc::SIGCONT {
+    // A blocked signal is queued even if ignored (Linux's sig_ignored), so
+    // that sigwait and signalfd can take it.
+    let blocked = || tg.tasks().iter().any(|t| lock(&t.mask).has(info.signo));
+    if ignored && info.signo != libc::SIGCONT && !blocked() {
         return;
     }
     lock(&tg.shared_pending).push(info);
+    crate::vfs::signalfd::signal_sent();
     let tasks = tg.tasks();
     let target = tasks
         .iter()
@@ -472,6 +476,7 @@ pub fn group_exit_tg(tg: &Arc<ThreadGroup>, status: ExitStatus) {
 pub fn exit_thread(task: &Arc<Task>, t: Option<&mut TaskCtx>, status: ExitStatus) {
     let ctid = task.clear_child_tid.load(Ordering::Acquire);
     if let Some(t) = t {
+        crate::syscalls::futex_pi::exit_robust_list(t);
         if ctid != 0 {
             let _ = t.write_obj(ctid, &0u32);
             crate::syscalls::futex::wake_addr(t, ctid, 1);
@@ -496,6 +501,8 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
     // Drop the process's resources now; the zombie keeps only its status.
     *lock(&tg.fds) = Arc::new(crate::vfs::FdTable::new());
     crate::vfs::lock::locks().release_all(crate::vfs::lock::Owner::Process(tg.pid));
+    crate::kernel::ipc::exit_process(tg);
+    crate::vfs::tty::process_exited(tg);
     if let Some(v) = lock(&tg.vfork_done).take() {
         *lock(&v.0) = true;
         v.1.notify_all();

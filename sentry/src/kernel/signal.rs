@@ -255,6 +255,13 @@ impl PendingSignals {
         self.take(SigSet(!set.0))
     }
 
+    /// Applies `f` to queued signals in order until it returns true (a
+    /// POSIX timer folding an expiry into its queued signal); whether
+    /// one did.
+    pub fn update_first(&mut self, f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        self.queue.iter_mut().any(f)
+    }
+
     /// Drops every pending instance of `sig`.
     pub fn discard(&mut self, sig: i32) {
         self.queue.retain(|q| q.signo != sig);

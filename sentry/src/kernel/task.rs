@@ -142,6 +142,9 @@ pub struct TgState {
     pub subreaper: bool,
     /// The process has exec'd since fork (setpgid by the parent: EACCES).
     pub did_exec: bool,
+    /// The controlling terminal (`signal->tty`): inherited on fork,
+    /// dropped by setsid.
+    pub ctty: Option<Arc<crate::vfs::tty::Tty>>,
 }
 
 /// Set when a vfork child has exec'd or exited; its parent waits on it.
@@ -189,6 +192,8 @@ pub struct Task {
     pub saved_mask: Mutex<Option<SigSet>>,
     pub pdeath_signal: AtomicI32,
     pub utime_ns: AtomicU64,
+    /// Nice value (-20..=19); inherited by children.
+    pub nice: AtomicI32,
     /// sched_setaffinity mask (bit n = CPU n); 0 means every CPU.
     pub affinity: AtomicU64,
     /// Host tid of the sentry thread that runs this task.
@@ -359,6 +364,7 @@ impl ThreadGroup {
                 wait_event: None,
                 subreaper: false,
                 did_exec: false,
+                ctty: None,
             }),
             child_wq: WaitQueue::new(),
             mm: Mutex::new(mm),
@@ -430,6 +436,7 @@ impl Task {
             saved_mask: Mutex::new(None),
             pdeath_signal: AtomicI32::new(0),
             utime_ns: AtomicU64::new(0),
+            nice: AtomicI32::new(0),
             affinity: AtomicU64::new(0),
             host_tid: AtomicI32::new(0),
             stime_ns: AtomicU64::new(0),
@@ -455,6 +462,7 @@ impl Task {
     pub fn send_signal(&self, info: SigInfo) {
         lock(&self.pending).push(info);
         self.kick();
+        crate::vfs::signalfd::signal_sent();
     }
 
     /// Whether a signal is pending that the thread does not block (so a

@@ -397,6 +397,8 @@ pub fn exec(
     // Point of no return: the old image goes away.
     let k = t.kernel();
     kill_other_threads(t)?;
+    // Robust futexes still held are released in the old address space.
+    crate::syscalls::futex_pi::exit_robust_list(t);
     let mm = Arc::new(MemoryManager::new(k.platform.kept_ranges()));
     if t.mm.users.load(Ordering::Acquire) > 1 {
         // The address space is shared with another process (vfork): leave
@@ -451,6 +453,7 @@ pub fn exec(
         crate::syscalls::fd::closed(t, &f);
     }
     lock(&t.tg().sighand).reset_for_exec();
+    crate::kernel::posix_timer::exec(t.tg());
     *lock(&t.task.sigaltstack) = (0, libc::SS_DISABLE, 0);
     let base = filename.rsplit(|&c| c == b'/').next().unwrap_or(&filename);
     *lock(&t.task.comm) = base.iter().take(15).copied().collect();

@@ -6,6 +6,7 @@
 //! installed lazily, on faults, through the running thread's
 //! [`platform::Context`].
 
+mod atomic;
 pub mod memfile;
 pub mod shm;
 mod vma;
@@ -90,6 +91,9 @@ pub struct MemoryManager {
     /// credential change): kept with the address space, so fork copies it
     /// and exec (a new address space) resets it.
     not_dumpable: std::sync::atomic::AtomicBool,
+    /// Resident bytes when [`MemoryManager::release_on_exit`] ran, so a
+    /// reaped child's `ru_maxrss` survives the release.
+    exit_rss: std::sync::atomic::AtomicU64,
 }
 
 /// A request to map memory, already validated by the syscall layer.
@@ -126,6 +130,7 @@ impl MemoryManager {
             inner: Mutex::new(inner),
             users: Default::default(),
             not_dumpable: Default::default(),
+            exit_rss: Default::default(),
         }
     }
 
@@ -185,6 +190,7 @@ impl MemoryManager {
             inner: Mutex::new(child),
             users: Default::default(),
             not_dumpable: std::sync::atomic::AtomicBool::new(!self.dumpable()),
+            exit_rss: Default::default(),
         })
     }
 
@@ -313,14 +319,22 @@ impl MemoryManager {
         if !g.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
         }
+        // Refuse before splitting, so a failed call changes nothing (a split
+        // would, for one, count as a second SysV shm attach).
+        let denied = g
+            .vmas
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > addr)
+            .any(|(_, v)| v.shared && prot & PROT_WRITE != 0 && !v.may_write_shared);
+        if denied {
+            return Err(Errno::EACCES);
+        }
         g.split_at(addr);
         g.split_at(end);
         let starts: Vec<u64> = g.vmas.range(addr..end).map(|(s, _)| *s).collect();
         for s in starts {
             if let Some(v) = g.vmas.get_mut(&s) {
-                if v.shared && prot & PROT_WRITE != 0 && !v.may_write_shared {
-                    return Err(Errno::EACCES);
-                }
                 v.prot = prot;
             }
         }
@@ -615,7 +629,9 @@ impl MemoryManager {
             .filter(|v| !v.is_host())
             .map(|v| v.end - v.start)
             .sum();
-        (vm, g.ptes.len() as u64 * PAGE_SIZE)
+        let rss = g.ptes.len() as u64 * PAGE_SIZE;
+        let at_exit = self.exit_rss.load(std::sync::atomic::Ordering::Relaxed);
+        (vm, rss.max(at_exit))
     }
 
     /// `prctl(PR_GET_DUMPABLE)`.
@@ -643,6 +659,30 @@ impl MemoryManager {
             a += PAGE_SIZE;
         }
         Ok(out)
+    }
+
+    /// Drops every mapping without touching the host, for a process that
+    /// has exited (its stub is about to go): its pages and the objects
+    /// they map (SysV segments count attaches) are let go before the
+    /// parent hears of the exit, as Linux's `exit_mm` does.
+    pub fn release_on_exit(&self) {
+        let mut g = self.lock();
+        self.exit_rss.store(
+            g.ptes.len() as u64 * PAGE_SIZE,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        g.ptes.clear();
+        g.vmas.retain(|_, v| v.is_host());
+    }
+
+    /// Copies of the VMAs that start in `[s, e)` (shmdt looks for its
+    /// segment's pieces).
+    pub fn vmas_in(&self, s: u64, e: u64) -> Vec<Vma> {
+        self.lock()
+            .vmas
+            .range(s..e)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// Marks the shared mapping at `addr` as opened read-only: mprotect may

@@ -64,18 +64,24 @@ pub fn sys_getdents64(t: &mut TaskCtx, a: &Args) -> SysResult {
         Some(p) => p.inode.stat()?.ino,
         None => st.ino,
     };
+    let mut pos = lock(&f.pos);
+    let listing = {
+        let mut snap = lock(&f.dir_snapshot);
+        match snap.as_ref() {
+            Some(l) if *pos != 0 => l.clone(),
+            _ => {
+                let l = Arc::new(f.ops.readdir()?);
+                *snap = Some(l.clone());
+                l
+            }
+        }
+    };
     let mut entries = vec![
         (b".".to_vec(), st.ino, libc::DT_DIR),
         (b"..".to_vec(), parent_ino, libc::DT_DIR),
     ];
-    entries.extend(
-        f.ops
-            .readdir()?
-            .into_iter()
-            .map(|e| (e.name, e.ino, e.kind)),
-    );
+    entries.extend(listing.iter().map(|e| (e.name.clone(), e.ino, e.kind)));
 
-    let mut pos = lock(&f.pos);
     let start = usize::try_from(*pos).unwrap_or(usize::MAX);
     let mut buf = Vec::new();
     let mut next = start;

@@ -447,6 +447,8 @@ pub fn sys_fcntl(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
         }
         libc::F_GETOWN | libc::F_SETOWN => ok(0),
+        super::memfd::F_ADD_SEALS => super::memfd::add_seals(&f, a.u32(2)),
+        super::memfd::F_GET_SEALS => super::memfd::get_seals(&f),
         libc::F_GETLK
         | libc::F_SETLK
         | libc::F_SETLKW
@@ -692,6 +694,9 @@ pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
         return Err(Errno::EBADF);
     }
     let (cmd, arg) = (a.u64(1) & 0xffff_ffff, a.u64(2));
+    if let Some(r) = super::tty::ioctl(t, &f, cmd, arg) {
+        return r;
+    }
     match cmd {
         FIOCLEX | FIONCLEX => {
             fds.set_cloexec(fd, cmd == FIOCLEX)?;
@@ -752,4 +757,81 @@ pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
         }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// posix_fadvise: the sentry keeps no page cache policy, so valid advice
+/// is accepted and has no effect, as on a filesystem that ignores it.
+pub fn sys_fadvise64(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = t.fds().get(a.fd(0)?)?;
+    if f.flags() & libc::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if a.i64(2) < 0 || !(0..=5).contains(&a.i32(3)) {
+        return Err(Errno::EINVAL);
+    }
+    ok(0)
+}
+
+/// fallocate: the sentry's files have no blocks to reserve, so allocating
+/// only grows the size (unless FALLOC_FL_KEEP_SIZE); punching a hole or
+/// zeroing a range writes zeros.
+pub fn sys_fallocate(t: &mut TaskCtx, a: &Args) -> SysResult {
+    const KEEP_SIZE: i32 = 0x01;
+    const PUNCH_HOLE: i32 = 0x02;
+    const ZERO_RANGE: i32 = 0x10;
+    let f = t.fds().get(a.fd(0)?)?;
+    let (mode, off, len) = (a.i32(1), a.i64(2), a.i64(3));
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if mode & PUNCH_HOLE != 0 && (mode & KEEP_SIZE == 0 || mode & ZERO_RANGE != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let st = f.stat()?;
+    match st.file_type() {
+        libc::S_IFREG => {}
+        libc::S_IFIFO => return Err(Errno::ESPIPE),
+        libc::S_IFDIR => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+    let (off, end) = (off.cast_unsigned(), end.cast_unsigned());
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        let stop = if mode & KEEP_SIZE != 0 {
+            end.min(st.size)
+        } else {
+            end
+        };
+        let zeros = vec![0u8; 64 << 10];
+        let mut at = off;
+        while at < stop {
+            let n = usize::try_from(stop - at)
+                .unwrap_or(usize::MAX)
+                .min(zeros.len());
+            let wrote = f.ops.write(&zeros[..n], at)?;
+            if wrote == 0 {
+                break;
+            }
+            at += wrote as u64;
+        }
+    }
+    if mode & KEEP_SIZE == 0 && end > st.size {
+        fsize_allowed(
+            t,
+            f.as_ref(),
+            usize::try_from(end - st.size).unwrap_or(usize::MAX),
+            Some(st.size),
+        )?;
+        f.ops.truncate(end)?;
+    }
+    ok(0)
 }

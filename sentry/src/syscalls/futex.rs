@@ -18,13 +18,18 @@ const FUTEX_WAIT: i32 = 0;
 const FUTEX_WAKE: i32 = 1;
 const FUTEX_REQUEUE: i32 = 3;
 const FUTEX_CMP_REQUEUE: i32 = 4;
+const FUTEX_WAKE_OP: i32 = 5;
+const FUTEX_LOCK_PI: i32 = 6;
+const FUTEX_UNLOCK_PI: i32 = 7;
+const FUTEX_TRYLOCK_PI: i32 = 8;
 const FUTEX_WAIT_BITSET: i32 = 9;
+const FUTEX_LOCK_PI2: i32 = 13;
 const FUTEX_WAKE_BITSET: i32 = 10;
 const FUTEX_PRIVATE: i32 = 128;
 const FUTEX_CLOCK_REALTIME: i32 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
+pub(super) enum Key {
     Private(usize, u64),
     Shared(u64),
 }
@@ -43,7 +48,7 @@ fn with_table<R>(f: impl FnOnce(&mut HashMap<Key, Vec<Arc<Waiter>>>) -> R) -> R 
     f(g.get_or_insert_with(HashMap::new))
 }
 
-fn key(t: &TaskCtx, addr: u64, private: bool) -> Result<Key, Errno> {
+pub(super) fn key(t: &TaskCtx, addr: u64, private: bool) -> Result<Key, Errno> {
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
@@ -54,7 +59,7 @@ fn key(t: &TaskCtx, addr: u64, private: bool) -> Result<Key, Errno> {
     }
 }
 
-fn wake_key(k: Key, n: usize, bitset: u32) -> usize {
+pub(super) fn wake_key(k: Key, n: usize, bitset: u32) -> usize {
     with_table(|tab| {
         let Some(ws) = tab.get_mut(&k) else { return 0 };
         let mut woken = 0;
@@ -199,6 +204,11 @@ pub fn sys_futex(t: &mut TaskCtx, a: &Args) -> SysResult {
                 ok(n_wake + n_move)
             })
         }
+        FUTEX_WAKE_OP => super::futex_pi::wake_op(t, a, private),
+        FUTEX_LOCK_PI | FUTEX_UNLOCK_PI | FUTEX_TRYLOCK_PI | FUTEX_LOCK_PI2 => {
+            super::futex_pi::pi_op(t, a, cmd, private, op & FUTEX_CLOCK_REALTIME != 0)
+        }
+        // FUTEX_WAIT_REQUEUE_PI (11), FUTEX_CMP_REQUEUE_PI (12): not done.
         _ => Err(Errno::ENOSYS),
     }
 }

@@ -347,17 +347,81 @@ pub fn sys_umask(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok(old)
 }
 
-pub fn sys_getpriority(_t: &mut TaskCtx, a: &Args) -> SysResult {
-    if a.i32(0) > 2 || a.i32(0) < 0 {
-        return Err(Errno::EINVAL);
+/// The threads a getpriority/setpriority (which, who) pair names.
+fn priority_targets(
+    t: &TaskCtx,
+    which: i32,
+    who: i32,
+) -> Result<Vec<std::sync::Arc<crate::kernel::task::Task>>, Errno> {
+    let k = kernel();
+    let tasks = match u32::try_from(which).unwrap_or(u32::MAX) {
+        libc::PRIO_PROCESS => {
+            if who == 0 {
+                vec![t.task.clone()]
+            } else {
+                k.task(who).into_iter().collect()
+            }
+        }
+        libc::PRIO_PGRP => {
+            let pgid = if who == 0 {
+                lock(&t.tg().state).pgid
+            } else {
+                who
+            };
+            k.tasks()
+                .into_iter()
+                .filter(|x| lock(&x.tg.state).pgid == pgid)
+                .collect()
+        }
+        libc::PRIO_USER => {
+            #[allow(clippy::cast_sign_loss, reason = "uids are the register's bits")]
+            let uid = if who == 0 {
+                lock(&t.tg().creds).uid
+            } else {
+                who as u32
+            };
+            k.tasks()
+                .into_iter()
+                .filter(|x| lock(&x.tg.creds).uid == uid)
+                .collect()
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if tasks.is_empty() {
+        return Err(Errno::ESRCH);
     }
-    // The kernel returns 20 - nice.
-    ok(20)
+    Ok(tasks)
 }
 
-pub fn sys_setpriority(_t: &mut TaskCtx, a: &Args) -> SysResult {
-    if a.i32(0) > 2 || a.i32(0) < 0 {
-        return Err(Errno::EINVAL);
+pub fn sys_getpriority(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let tasks = priority_targets(t, a.i32(0), a.i32(1))?;
+    let nice = tasks
+        .iter()
+        .map(|x| x.nice.load(std::sync::atomic::Ordering::Acquire))
+        .min()
+        .unwrap_or(0);
+    // The system call returns 20 - nice (glibc converts it back).
+    ok(20 - nice)
+}
+
+pub fn sys_setpriority(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let tasks = priority_targets(t, a.i32(0), a.i32(1))?;
+    let nice = a.i32(2).clamp(-20, 19);
+    let (euid, privileged) = {
+        let c = lock(&t.tg().creds);
+        (c.euid, c.euid == 0)
+    };
+    for x in &tasks {
+        let owner = lock(&x.tg.creds).uid;
+        if !privileged && owner != euid {
+            return Err(Errno::EPERM);
+        }
+        if !privileged && nice < x.nice.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Errno::EACCES);
+        }
+    }
+    for x in tasks {
+        x.nice.store(nice, std::sync::atomic::Ordering::Release);
     }
     ok(0)
 }

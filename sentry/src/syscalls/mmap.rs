@@ -91,6 +91,9 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
             } else {
                 VmaKind::Anon
             }
+        } else if let Some(plan) = file.ops.mmap_hook(shared, prot, may_write_shared)? {
+            may_write_shared = plan.may_write_shared;
+            VmaKind::File(plan.mappable)
         } else {
             VmaKind::File(file.mappable().ok_or(Errno::ENODEV)?)
         }

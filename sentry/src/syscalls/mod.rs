@@ -8,24 +8,35 @@
 mod attr;
 mod cred;
 mod dir;
+mod epoll;
+mod eventfd;
 mod exec;
 pub mod fd;
 pub mod futex;
+pub mod futex_pi;
 pub mod info;
+mod memfd;
 mod mmap;
+mod mqueue;
 pub mod names;
 mod open;
 pub mod path;
+mod pidfd;
 mod poll;
+mod posix_timer;
 mod process;
 mod rusage;
 mod sched;
 mod sendfile;
 mod signal;
+mod signalfd;
 mod socket;
 mod stat;
+mod sysv;
 mod table;
 mod time;
+mod timerfd;
+mod tty;
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -182,7 +193,11 @@ pub fn dispatch(t: &mut TaskCtx, st: &mut LoopState) {
         }
         Err(e) => {
             if e == Errno::EINTR {
-                st.restart = restart_policy(nr);
+                st.restart = if futex_pi::restarts_always(&args) {
+                    Some(Restart::NoIntr)
+                } else {
+                    restart_policy(nr)
+                };
             }
             #[allow(clippy::cast_sign_loss, reason = "the register holds -errno")]
             t.ctx.regs_mut().set_return(-(e as i64) as u64);
@@ -202,8 +217,16 @@ fn restart_policy(nr: u64) -> Option<Restart> {
         | libc::SYS_pause
         | libc::SYS_rt_sigsuspend
         | libc::SYS_nanosleep
-        | libc::SYS_clock_nanosleep => Some(Restart::NoHand),
-        libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_rt_sigtimedwait => None,
+        | libc::SYS_clock_nanosleep
+        | libc::SYS_msgsnd
+        | libc::SYS_msgrcv => Some(Restart::NoHand),
+        libc::SYS_epoll_wait
+        | libc::SYS_epoll_pwait
+        | libc::SYS_epoll_pwait2
+        | libc::SYS_rt_sigtimedwait
+        // semop's EINTR is never restarted (signal(7)).
+        | libc::SYS_semop
+        | libc::SYS_semtimedop => None,
         _ => Some(Restart::Sys),
     }
 }

@@ -24,6 +24,13 @@ const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 const CLONE_NEW_ANY: u64 = 0x7e02_0000 | 0x2000_0000 | 0x0200_0000;
+const CLONE_DETACHED: u64 = 0x40_0000;
+/// clone3 only: reset signal handlers in the child.
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+/// clone3 only: start in the cgroup `clone_args.cgroup` names.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+/// A new time namespace (a CSIGNAL bit, so clone3 only).
+const CLONE_NEWTIME: u64 = 0x80;
 
 const WNOHANG: i32 = 1;
 const WUNTRACED: i32 = 2;
@@ -35,26 +42,56 @@ const WALL: i32 = 0x4000_0000;
 const WCLONE: i32 = -0x8000_0000;
 
 pub fn sys_fork(t: &mut TaskCtx, _a: &Args) -> SysResult {
-    do_clone(t, libc::SIGCHLD as u64, 0, 0, 0, 0)
+    do_clone(t, libc::SIGCHLD as u64, 0, 0, 0, 0, 0)
 }
 
 pub fn sys_vfork(t: &mut TaskCtx, _a: &Args) -> SysResult {
-    do_clone(t, CLONE_VM | CLONE_VFORK | libc::SIGCHLD as u64, 0, 0, 0, 0)
+    do_clone(
+        t,
+        CLONE_VM | CLONE_VFORK | libc::SIGCHLD as u64,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
 }
 
 pub fn sys_clone(t: &mut TaskCtx, a: &Args) -> SysResult {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
-    do_clone(t, a.u64(0), a.u64(1), a.u64(2), a.u64(3), a.u64(4))
+    let flags = a.u64(0) & 0xffff_ffff;
+    // The pidfd goes where the parent tid would: both cannot be had.
+    if flags & CLONE_PIDFD != 0 && flags & CLONE_PARENT_SETTID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    do_clone(t, flags, a.u64(1), a.u64(2), a.u64(3), a.u64(4), a.u64(2))
 }
 
-fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+/// Creates a thread or process. `pidfd` is where CLONE_PIDFD stores the
+/// new pidfd.
+fn do_clone(
+    t: &mut TaskCtx,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+    pidfd: u64,
+) -> SysResult {
     if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_NEW_ANY | CLONE_NEWNS | CLONE_PIDFD) != 0 {
+    if flags & CLONE_PIDFD != 0 {
+        if flags & (CLONE_DETACHED | CLONE_THREAD) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Probe the destination first, so a bad pointer makes no child.
+        t.write_obj(pidfd, &-1i32)?;
+    }
+    if flags & (CLONE_NEW_ANY | CLONE_NEWNS) != 0 {
         return Err(Errno::EPERM);
     }
     let k = kernel();
@@ -82,12 +119,16 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         } else {
             Arc::new(parent_tg.fds().fork())
         };
-        let sighand = lock(&parent_tg.sighand).clone();
+        let mut sighand = lock(&parent_tg.sighand).clone();
+        if flags & CLONE_CLEAR_SIGHAND != 0 {
+            // Handled signals go back to SIG_DFL, ignored ones stay.
+            sighand.reset_for_exec();
+        }
         let creds = lock(&parent_tg.creds).clone();
         let rlimits = *lock(&parent_tg.rlimits);
-        let (pgid, sid) = {
+        let (pgid, sid, ctty) = {
             let s = lock(&parent_tg.state);
-            (s.pgid, s.sid)
+            (s.pgid, s.sid, s.ctty.clone())
         };
         let real_parent = if flags & CLONE_PARENT != 0 {
             parent_tg.parent()
@@ -111,7 +152,9 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
             reason = "the exit signal is the low byte"
         )]
         {
-            lock(&tg.state).exit_signal = (flags & 0xff) as i32;
+            let mut s = lock(&tg.state);
+            s.exit_signal = (flags & 0xff) as i32;
+            s.ctty = ctty;
         }
         *lock(&tg.exec) = lock(&parent_tg.exec).clone();
         if let Some(p) = &real_parent {
@@ -123,6 +166,10 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     if let Some(tg) = &tg {
         *lock(&tg.vfork_done) = vfork.clone();
     }
+    task.nice.store(
+        t.task.nice.load(std::sync::atomic::Ordering::Acquire),
+        std::sync::atomic::Ordering::Release,
+    );
     task.affinity.store(
         t.task.affinity.load(std::sync::atomic::Ordering::Acquire),
         std::sync::atomic::Ordering::Release,
@@ -130,6 +177,10 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     if flags & CLONE_CHILD_CLEARTID != 0 {
         task.clear_child_tid
             .store(ctid, std::sync::atomic::Ordering::Release);
+    }
+    if let (true, Some(tg)) = (flags & CLONE_PIDFD != 0, &tg) {
+        let fd = super::pidfd::install(t, tg.clone(), false)?;
+        t.write_obj(pidfd, &fd)?;
     }
     k.register(&task);
     if flags & CLONE_PARENT_SETTID != 0 {
@@ -178,9 +229,85 @@ fn do_clone(t: &mut TaskCtx, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     ok(pid)
 }
 
-pub fn sys_clone3(_t: &mut TaskCtx, _a: &Args) -> SysResult {
-    // glibc falls back to clone() on ENOSYS.
-    Err(Errno::ENOSYS)
+/// clone3(struct clone_args *, size): the versions of 64 (VER0), 80
+/// (VER1: set_tid, set_tid_size) and 88 bytes (VER2: cgroup) are known;
+/// a larger struct must be zero beyond what we know (E2BIG otherwise).
+pub fn sys_clone3(t: &mut TaskCtx, a: &Args) -> SysResult {
+    const VER0: usize = 64;
+    const KNOWN: usize = 88;
+    const PAGE: usize = 4096;
+    let (uargs, size) = (a.u64(0), a.usize(1));
+    if size > PAGE {
+        return Err(Errno::E2BIG);
+    }
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = t.copy_in_vec(uargs, size)?;
+    if raw.iter().skip(KNOWN).any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field = |i: usize| -> u64 {
+        let mut b = [0u8; 8];
+        if let Some(s) = raw.get(i * 8..i * 8 + 8) {
+            b.copy_from_slice(s);
+        }
+        u64::from_ne_bytes(b)
+    };
+    let (flags, pidfd, child_tid, parent_tid) = (field(0), field(1), field(2), field(3));
+    let (exit_signal, stack, stack_size, tls) = (field(4), field(5), field(6), field(7));
+    let (set_tid, set_tid_size, cgroup) = (field(8), field(9), field(10));
+    // copy_clone_args_from_user.
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if exit_signal & !0xff != 0 || exit_signal > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_INTO_CGROUP != 0 && (cgroup > i32::MAX as u64 || size < KNOWN) {
+        return Err(Errno::EINVAL);
+    }
+    // clone3_args_valid.
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (CLONE_DETACHED | (0xff & !CLONE_NEWTIME)) != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (flags & (CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let sp = match (stack, stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (s, n) => s.checked_add(n).ok_or(Errno::EINVAL)?,
+    };
+    if set_tid != 0 {
+        // One pid namespace level: one tid at most; choosing it needs
+        // CAP_CHECKPOINT_RESTORE over the namespace, which nobody here has.
+        if set_tid_size > 1 {
+            return Err(Errno::EINVAL);
+        }
+        let want: i32 = t.read_obj(set_tid)?;
+        if want <= 0 || want >= crate::kernel::task::PID_MAX {
+            return Err(Errno::EINVAL);
+        }
+        return Err(Errno::EPERM);
+    }
+    if flags & CLONE_INTO_CGROUP != 0 {
+        // There is no cgroupfs in the sandbox: no fd names a cgroup.
+        return Err(Errno::EBADF);
+    }
+    if flags & CLONE_NEWTIME != 0 {
+        return Err(Errno::EPERM);
+    }
+    do_clone(
+        t,
+        flags | exit_signal,
+        sp,
+        parent_tid,
+        child_tid,
+        tls,
+        pidfd,
+    )
 }
 
 pub fn sys_exit(_t: &mut TaskCtx, a: &Args) -> SysResult {
@@ -355,13 +482,28 @@ pub fn sys_waitid(t: &mut TaskCtx, a: &Args) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
+    let mut options = options;
+    let mut pidfd_nonblock = false;
     let which = match idtype {
         0 => WaitFor::Any,
         1 if id > 0 => WaitFor::Pid(id),
         2 if id >= 0 => WaitFor::Pgid(id),
+        // P_PIDFD: a non-blocking pidfd makes the wait WNOHANG, with
+        // EAGAIN instead of an empty result.
+        3 if id >= 0 => {
+            let (tg, nonblock) = super::pidfd::target(t, id)?;
+            if nonblock && options & WNOHANG == 0 {
+                options |= WNOHANG;
+                pidfd_nonblock = true;
+            }
+            WaitFor::Pid(tg.pid)
+        }
         _ => return Err(Errno::EINVAL),
     };
     let r = wait_child(t, which, options, options & WNOWAIT == 0)?;
+    if pidfd_nonblock && r.is_none() {
+        return Err(Errno::EAGAIN);
+    }
     if infop != 0 {
         let info = match r {
             Some(r) => {
@@ -476,6 +618,7 @@ pub fn sys_setsid(t: &mut TaskCtx, _a: &Args) -> SysResult {
     let mut s = lock(&me.state);
     s.sid = pid;
     s.pgid = pid;
+    s.ctty = None;
     ok(pid)
 }
 

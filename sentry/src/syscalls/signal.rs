@@ -333,3 +333,30 @@ pub fn sys_rt_sigqueueinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
     send_to_group(&g, info);
     ok(0)
 }
+
+/// rt_tgsigqueueinfo: rt_sigqueueinfo aimed at one thread of a process.
+pub fn sys_rt_tgsigqueueinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let (tgid, tid, sig) = (a.i32(0), a.i32(1), a.i32(2));
+    let raw: [u8; 128] = t
+        .copy_in_vec(a.u64(3), 128)?
+        .try_into()
+        .map_err(|_| Errno::EFAULT)?;
+    let mut info = SigInfo::from_bytes(&raw);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Processes may not pretend to be the kernel, kill() or tgkill().
+    if (info.code >= 0 || info.code == SI_TKILL) && tid != t.tid() {
+        return Err(Errno::EPERM);
+    }
+    let task = kernel()
+        .task(tid)
+        .filter(|x| x.tg.pid == tgid && !x.exited.load(std::sync::atomic::Ordering::Acquire))
+        .ok_or(Errno::ESRCH)?;
+    if !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    info.signo = sig;
+    send_to_thread(&task, info);
+    ok(0)
+}

@@ -1,20 +1,72 @@
 //! The syscall table: number -> handler. Numbers not listed here return
 //! ENOSYS (see `names.rs` for every number and docs/syscalls.md).
 
+use super::epoll as ep;
 use super::{
     attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched, sendfile,
     signal, socket, stat, time, Handler,
 };
+use super::{eventfd, signalfd, timerfd};
+use super::{futex_pi, pidfd, posix_timer};
+use super::{memfd, mqueue, sysv};
 
 pub fn entry(nr: u64) -> Option<Handler> {
     let h: Handler = match nr {
-        148 => sched::sys_sched_rr_get_interval, // sched_rr_get_interval
+        285 => fd::sys_fallocate, // fallocate
+        221 => fd::sys_fadvise64, // fadvise64
+        // IPC: memfd, System V IPC, POSIX message queues (memfd.rs,
+        // sysv.rs, mqueue.rs). mq_notify (244) is ENOSYS.
+        319 => memfd::sys_memfd_create,     // memfd_create
+        29 => sysv::sys_shmget,             // shmget
+        30 => sysv::sys_shmat,              // shmat
+        31 => sysv::sys_shmctl,             // shmctl
+        67 => sysv::sys_shmdt,              // shmdt
+        64 => sysv::sys_semget,             // semget
+        65 => sysv::sys_semop,              // semop
+        66 => sysv::sys_semctl,             // semctl
+        220 => sysv::sys_semtimedop,        // semtimedop
+        68 => sysv::sys_msgget,             // msgget
+        69 => sysv::sys_msgsnd,             // msgsnd
+        70 => sysv::sys_msgrcv,             // msgrcv
+        71 => sysv::sys_msgctl,             // msgctl
+        240 => mqueue::sys_mq_open,         // mq_open
+        241 => mqueue::sys_mq_unlink,       // mq_unlink
+        242 => mqueue::sys_mq_timedsend,    // mq_timedsend
+        243 => mqueue::sys_mq_timedreceive, // mq_timedreceive
+        245 => mqueue::sys_mq_getsetattr,   // mq_getsetattr
+        // POSIX timers, futex extras, pidfds, thread-directed signals
+        // (posix_timer.rs, futex_pi.rs, pidfd.rs, signal.rs).
+        222 => posix_timer::sys_timer_create,  // timer_create
+        223 => posix_timer::sys_timer_settime, // timer_settime
+        224 => posix_timer::sys_timer_gettime, // timer_gettime
+        225 => posix_timer::sys_timer_getoverrun, // timer_getoverrun
+        226 => posix_timer::sys_timer_delete,  // timer_delete
+        273 => futex_pi::sys_set_robust_list,  // set_robust_list
+        274 => futex_pi::sys_get_robust_list,  // get_robust_list
+        297 => signal::sys_rt_tgsigqueueinfo,  // rt_tgsigqueueinfo
+        424 => pidfd::sys_pidfd_send_signal,   // pidfd_send_signal
+        434 => pidfd::sys_pidfd_open,          // pidfd_open
+        // Event files (epoll.rs, eventfd.rs, timerfd.rs, signalfd.rs).
+        213 => ep::sys_epoll_create,              // epoll_create
+        232 => ep::sys_epoll_wait,                // epoll_wait
+        233 => ep::sys_epoll_ctl,                 // epoll_ctl
+        281 => ep::sys_epoll_pwait,               // epoll_pwait
+        282 => signalfd::sys_signalfd,            // signalfd
+        283 => timerfd::sys_timerfd_create,       // timerfd_create
+        284 => eventfd::sys_eventfd,              // eventfd
+        286 => timerfd::sys_timerfd_settime,      // timerfd_settime
+        287 => timerfd::sys_timerfd_gettime,      // timerfd_gettime
+        289 => signalfd::sys_signalfd4,           // signalfd4
+        290 => eventfd::sys_eventfd2,             // eventfd2
+        291 => ep::sys_epoll_create1,             // epoll_create1
+        441 => ep::sys_epoll_pwait2,              // epoll_pwait2
+        148 => sched::sys_sched_rr_get_interval,  // sched_rr_get_interval
         147 => sched::sys_sched_get_priority_min, // sched_get_priority_min
         146 => sched::sys_sched_get_priority_max, // sched_get_priority_max
-        145 => sched::sys_sched_getscheduler,    // sched_getscheduler
-        144 => sched::sys_sched_setscheduler,    // sched_setscheduler
-        143 => sched::sys_sched_getparam,        // sched_getparam
-        142 => sched::sys_sched_setparam,        // sched_setparam
+        145 => sched::sys_sched_getscheduler,     // sched_getscheduler
+        144 => sched::sys_sched_setscheduler,     // sched_setscheduler
+        143 => sched::sys_sched_getparam,         // sched_getparam
+        142 => sched::sys_sched_setparam,         // sched_setparam
         // Sockets (socket.rs).
         41 => socket::sys_socket,      // socket
         42 => socket::sys_connect,     // connect

@@ -93,10 +93,15 @@ impl FileOps for MemDevFile {
 }
 
 /// Opens the character device `rdev` (the registry tmpfs device nodes use,
-/// so `mknod c 1 3` anywhere behaves like `/dev/null`). Unknown devices,
-/// and `/dev/tty` for now, give `ENXIO`.
-pub fn open_device(rdev: u64) -> Result<Arc<dyn FileOps>, Errno> {
+/// so `mknod c 1 3` anywhere behaves like `/dev/null`) with the `open(2)`
+/// `flags`. Unknown devices give `ENXIO`.
+pub fn open_device(rdev: u64, flags: i32) -> Result<Arc<dyn FileOps>, Errno> {
     let dev = match (major(rdev), minor(rdev)) {
+        (5, 0) => return super::tty::open_current_tty(),
+        (5, 2) => return super::tty::open_master(),
+        (136, n) => {
+            return super::tty::open_slave(u32::try_from(n).map_err(|_| Errno::ENXIO)?, flags)
+        }
         (1, 3) => MemDev::Null,
         (1, 5) => MemDev::Zero,
         (1, 7) => MemDev::Full,
@@ -118,6 +123,7 @@ pub fn new_devfs() -> Result<Arc<dyn Inode>, Errno> {
     chr(b"random", 1, 8)?;
     chr(b"urandom", 1, 9)?;
     chr(b"tty", 5, 0)?;
+    chr(b"ptmx", 5, 2)?;
     root.symlink(b"fd", b"/proc/self/fd", 0, 0)?;
     root.symlink(b"stdin", b"/proc/self/fd/0", 0, 0)?;
     root.symlink(b"stdout", b"/proc/self/fd/1", 0, 0)?;

@@ -84,6 +84,18 @@ pub trait FileOps: Send + Sync + Debug {
         None
     }
 
+    /// Lets a file refuse or redirect a mapping before it is made (sealed
+    /// memfds): `shared` and `prot` as asked, `may_write` if the
+    /// description is writable. `Ok(None)` maps [`OpenFile::mappable`].
+    fn mmap_hook(
+        &self,
+        _shared: bool,
+        _prot: i32,
+        _may_write: bool,
+    ) -> Result<Option<MmapPlan>, Errno> {
+        Ok(None)
+    }
+
     fn truncate(&self, _len: u64) -> Result<(), Errno> {
         Err(Errno::EINVAL)
     }
@@ -136,6 +148,14 @@ pub trait FileOps: Send + Sync + Debug {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// What [`FileOps::mmap_hook`] decided a mapping maps.
+#[derive(Debug)]
+pub struct MmapPlan {
+    pub mappable: Arc<dyn Mappable>,
+    /// Whether a shared mapping may ever gain PROT_WRITE (VM_MAYWRITE).
+    pub may_write_shared: bool,
+}
+
 /// An open file description, shared by dup'ed fds and across fork.
 #[derive(Debug)]
 pub struct OpenFile {
@@ -148,6 +168,11 @@ pub struct OpenFile {
     /// The mappable with this file's path, made once so that successive
     /// mmaps of one description compare equal (and their VMAs merge).
     named_mappable: OnceLock<Option<Arc<dyn Mappable>>>,
+    /// The directory listing getdents is walking, taken when it starts at
+    /// position 0: entries added or removed meanwhile do not shift it
+    /// (POSIX leaves them unspecified; closing fds while reading
+    /// /proc/self/fd, or rm -r, must not skip entries).
+    pub dir_snapshot: Mutex<Option<Arc<Vec<DirEntry>>>>,
     /// The file's identity in the lock table, set once this description
     /// takes an OFD or flock lock (so dropping it knows what to release).
     lock_key: OnceLock<FileKey>,
@@ -170,6 +195,7 @@ impl OpenFile {
             flags: AtomicI32::new(flags),
             pos: Mutex::new(0),
             named_mappable: OnceLock::new(),
+            dir_snapshot: Mutex::new(None),
             lock_key: OnceLock::new(),
         })
     }

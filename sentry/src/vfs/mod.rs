@@ -4,13 +4,20 @@
 
 pub mod dentry;
 pub mod devfs;
+pub mod devpts;
+pub mod epoll;
+pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host_file;
 pub mod inode;
 pub mod lock;
+pub mod pidfd;
 pub mod pipe;
+pub mod signalfd;
+pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;
 pub mod unix;
 
 use std::collections::HashMap;

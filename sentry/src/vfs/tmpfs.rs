@@ -966,7 +966,7 @@ impl Inode for TmpInode {
             },
             // Host device nodes and sockets are never reachable.
             _ if st.lower.is_some() => Err(Errno::EACCES),
-            libc::S_IFCHR => open_device(st.meta()?.rdev),
+            libc::S_IFCHR => open_device(st.meta()?.rdev, flags),
             // Unix sockets on tmpfs are not wired up yet.
             _ => Err(Errno::ENXIO),
         }
@@ -1313,6 +1313,17 @@ impl Mappable for TmpInode {
             Err(_) => (self.fs.dev, st.ino(), String::new()),
         }
     }
+}
+
+/// A regular file in no directory, as memfd_create makes (Linux's
+/// `shmem_file_setup`): the operations of an open of it. All such files
+/// live on one hidden tmpfs instance.
+pub(crate) fn new_unlinked_file(mode: u32, uid: u32, gid: u32) -> Arc<dyn FileOps> {
+    static FS: OnceLock<Arc<Fs>> = OnceLock::new();
+    let fs = FS.get_or_init(Fs::new);
+    let meta = fs.new_meta(libc::S_IFREG | (mode & 0o7777), uid, gid, 0);
+    let node = TmpInode::new(fs, Weak::new(), Some(meta), None, libc::S_IFREG);
+    Arc::new(RegularFile { node })
 }
 
 /// An open tmpfs regular file.

@@ -1,0 +1,209 @@
+//! System V IPC: shared memory segments, semaphore sets and message
+//! queues, in one sentry-wide namespace (Linux's `ipc_namespace`).
+//!
+//! Each kind keeps its objects in a table keyed by id; an id is
+//! `seq * 32768 + index` as in Linux's `ipc_ids`, so a stale id does not
+//! reach a newer object in the same slot. There are no capabilities in
+//! the sentry: euid 0 stands for CAP_IPC_OWNER and CAP_SYS_ADMIN.
+
+pub mod msg;
+pub mod sem;
+pub mod shm;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use nix::errno::Errno;
+
+use crate::kernel::task::{Creds, ThreadGroup};
+
+pub const IPC_PRIVATE: i32 = 0;
+pub const IPC_CREAT: i32 = 0o1000;
+pub const IPC_EXCL: i32 = 0o2000;
+pub const IPC_NOWAIT: i32 = 0o4000;
+pub const IPC_RMID: i32 = 0;
+pub const IPC_SET: i32 = 1;
+pub const IPC_STAT: i32 = 2;
+/// Linux's IPCMNI: ids are `seq * SEQ_MULTIPLIER + index`.
+const SEQ_MULTIPLIER: i32 = 32768;
+/// Largest sequence number before it wraps (IPCID_SEQ_MAX).
+const SEQ_MAX: i32 = i32::MAX / SEQ_MULTIPLIER;
+
+/// Read, write and read-write requests for [`Perm::allows`].
+pub const S_IRUGO: u32 = 0o444;
+pub const S_IWUGO: u32 = 0o222;
+
+/// `struct kern_ipc_perm`: who owns an object and who may use it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Perm {
+    pub key: i32,
+    pub uid: u32,
+    pub gid: u32,
+    pub cuid: u32,
+    pub cgid: u32,
+    /// Permission bits plus per-kind flags (SHM_DEST, ...).
+    pub mode: u32,
+    pub seq: u16,
+}
+
+/// Size of `struct ipc64_perm` on x86_64.
+pub const PERM_SIZE: usize = 48;
+
+impl Perm {
+    pub fn new(key: i32, flg: i32, c: &Creds, id: i32) -> Perm {
+        Perm {
+            key,
+            uid: c.euid,
+            gid: c.egid,
+            cuid: c.euid,
+            cgid: c.egid,
+            mode: flg.unsigned_abs() & 0o777,
+            seq: u16::try_from(id / SEQ_MULTIPLIER).unwrap_or(0),
+        }
+    }
+
+    /// Linux's `ipcperms`: whether `c` may access with `flag` (a mask of
+    /// S_IRUGO/S_IWUGO, or the shmflg/semflg given to *get).
+    pub fn allows(&self, c: &Creds, flag: u32) -> bool {
+        let requested = (flag >> 6) | (flag >> 3) | flag;
+        let mut granted = self.mode;
+        if c.euid == self.cuid || c.euid == self.uid {
+            granted >>= 6;
+        } else if in_group(c, self.cgid) || in_group(c, self.gid) {
+            granted >>= 3;
+        }
+        requested & !granted & 0o7 == 0 || c.euid == 0
+    }
+
+    /// Who may IPC_SET and IPC_RMID: the owner, the creator, or root.
+    pub fn is_owner(&self, c: &Creds) -> bool {
+        c.euid == 0 || c.euid == self.uid || c.euid == self.cuid
+    }
+
+    /// `struct ipc64_perm` as the application sees it.
+    pub fn to_bytes(&self) -> [u8; PERM_SIZE] {
+        let mut b = [0u8; PERM_SIZE];
+        b[0..4].copy_from_slice(&self.key.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.uid.to_ne_bytes());
+        b[8..12].copy_from_slice(&self.gid.to_ne_bytes());
+        b[12..16].copy_from_slice(&self.cuid.to_ne_bytes());
+        b[16..20].copy_from_slice(&self.cgid.to_ne_bytes());
+        let mode = u16::try_from(self.mode & 0xffff).unwrap_or(0);
+        b[20..22].copy_from_slice(&mode.to_ne_bytes());
+        b[24..26].copy_from_slice(&self.seq.to_ne_bytes());
+        b
+    }
+
+    /// IPC_SET: uid, gid and the permission bits from a user `ipc64_perm`.
+    pub fn set_from(&mut self, raw: &[u8]) {
+        let word = |at: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&raw[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        self.uid = word(4);
+        self.gid = word(8);
+        let mode = u32::from(u16::from_ne_bytes([raw[20], raw[21]]));
+        self.mode = (self.mode & !0o777) | (mode & 0o777);
+    }
+}
+
+/// A process ended (its last thread is gone, the parent not yet told):
+/// undoes its SEM_UNDO adjustments and, when no other process shares its
+/// address space (vfork, CLONE_VM), detaches its memory, so that
+/// `shm_nattch` has dropped by the time wait() returns, as on Linux.
+pub fn exit_process(tg: &ThreadGroup) {
+    sem::exit_undo(tg.pid);
+    let mm = tg.mm();
+    if mm.users.load(std::sync::atomic::Ordering::Acquire) <= 1 {
+        mm.release_on_exit();
+    }
+}
+
+fn in_group(c: &Creds, g: u32) -> bool {
+    c.egid == g || c.groups.contains(&g)
+}
+
+/// Seconds since the epoch, for the *_time fields.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Objects of one kind, by id.
+#[derive(Debug)]
+pub struct Table<T> {
+    pub objs: BTreeMap<i32, Arc<T>>,
+    seq: i32,
+    /// Most objects at once (SHMMNI, SEMMNI, MSGMNI).
+    max: usize,
+}
+
+impl<T> Table<T> {
+    pub const fn new(max: usize) -> Table<T> {
+        Table {
+            objs: BTreeMap::new(),
+            seq: 0,
+            max,
+        }
+    }
+
+    /// A fresh id: the lowest free index with the next sequence number.
+    /// ENOSPC when the table is full.
+    pub fn next_id(&mut self) -> Result<i32, Errno> {
+        if self.objs.len() >= self.max {
+            return Err(Errno::ENOSPC);
+        }
+        let used: std::collections::BTreeSet<i32> =
+            self.objs.keys().map(|id| id % SEQ_MULTIPLIER).collect();
+        let idx = (0..SEQ_MULTIPLIER)
+            .find(|i| !used.contains(i))
+            .ok_or(Errno::ENOSPC)?;
+        let id = self.seq * SEQ_MULTIPLIER + idx;
+        self.seq = if self.seq >= SEQ_MAX { 0 } else { self.seq + 1 };
+        Ok(id)
+    }
+
+    /// The object with this id: EINVAL if there is none (a negative id,
+    /// a free slot, or a slot reused under a newer sequence number).
+    pub fn get(&self, id: i32) -> Result<Arc<T>, Errno> {
+        if id < 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.objs.get(&id).cloned().ok_or(Errno::EINVAL)
+    }
+}
+
+/// The outcome of looking up a key for shmget/semget/msgget.
+#[derive(Debug)]
+pub enum KeyLookup<T> {
+    /// The key names this object (after `IPC_CREAT|IPC_EXCL` was checked).
+    Existing(Arc<T>),
+    /// Make a new object.
+    Create,
+}
+
+/// Linux's `ipcget`: IPC_PRIVATE always creates; a key either finds its
+/// object (EEXIST under IPC_CREAT|IPC_EXCL) or is created under
+/// IPC_CREAT (ENOENT otherwise).
+pub fn lookup_key<T>(
+    t: &Table<T>,
+    key: i32,
+    flg: i32,
+    key_of: impl Fn(&T) -> i32,
+) -> Result<KeyLookup<T>, Errno> {
+    if key == IPC_PRIVATE {
+        return Ok(KeyLookup::Create);
+    }
+    match t.objs.values().find(|o| key_of(o) == key) {
+        Some(o) if flg & IPC_CREAT != 0 && flg & IPC_EXCL != 0 => {
+            let _ = o;
+            Err(Errno::EEXIST)
+        }
+        Some(o) => Ok(KeyLookup::Existing(Arc::clone(o))),
+        None if flg & IPC_CREAT != 0 => Ok(KeyLookup::Create),
+        None => Err(Errno::ENOENT),
+    }
+}
