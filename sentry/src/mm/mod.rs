@@ -678,6 +678,9 @@ impl MemoryManager {
     /// Copies of the VMAs that start in `[s, e)` (shmdt looks for its
     /// segment's pieces).
     pub fn vmas_in(&self, s: u64, e: u64) -> Vec<Vma> {
+        if s >= e {
+            return Vec::new();
+        }
         self.lock()
             .vmas
             .range(s..e)
@@ -859,6 +862,9 @@ impl Inner {
     }
 
     fn unmap_range(&mut self, host: &mut dyn Context, s: u64, e: u64) -> Result<(), Errno> {
+        if s >= e {
+            return Ok(());
+        }
         self.split_at(s);
         self.split_at(e);
         let starts: Vec<u64> = self.vmas.range(s..e).map(|(k, _)| *k).collect();

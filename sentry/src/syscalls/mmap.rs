@@ -223,7 +223,7 @@ pub fn sys_msync(t: &mut TaskCtx, a: &Args) -> SysResult {
 /// page is resident (here: has a frame in the address space).
 pub fn sys_mincore(t: &mut TaskCtx, a: &Args) -> SysResult {
     let (addr, len, vec) = (a.u64(0), a.u64(1), a.u64(2));
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -233,8 +233,19 @@ pub fn sys_mincore(t: &mut TaskCtx, a: &Args) -> SysResult {
     if len == 0 {
         return ok(0);
     }
-    let pages = t.mm.residency(addr, len)?;
-    t.copy_out(vec, &pages)?;
+    // In bounded steps, as Linux does, so a huge range cannot make the
+    // sentry build a huge vector.
+    const STEP: u64 = 1 << 20;
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(STEP * PAGE_SIZE);
+        let pages = t.mm.residency(addr + done, n)?;
+        t.copy_out(
+            vec.checked_add(done / PAGE_SIZE).ok_or(Errno::EFAULT)?,
+            &pages,
+        )?;
+        done += n;
+    }
     ok(0)
 }
 
