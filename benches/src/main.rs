@@ -163,6 +163,20 @@ fn main() {
         sandboxed / floor_regs
     );
 
+    println!("process, thread and IPC (median of 3; ratio = rvisor / native, >1 is slower)");
+    for (name, arg, unit, higher_is_better) in [
+        ("fork_exec_wait", "100", "us/cycle", false),
+        ("pipe_throughput", "256", "MB/s", true),
+        ("thread_create_join", "200", "us/pair", false),
+        ("futex_pingpong", "2000", "us/round trip", false),
+    ] {
+        let bin = build(name, &out);
+        let nat = median((0..3).map(|_| run_ns(Command::new(&bin).arg(arg))).collect());
+        let sbx = median((0..3).map(|_| run_ns(Command::new(rvisor()).args(["do", "--"]).arg(&bin).arg(arg))).collect());
+        let ratio = if higher_is_better { nat / sbx } else { sbx / nat };
+        println!("  {name:<22} native {nat:>10.2} rvisor {sbx:>10.2} {unit:<14} {ratio:>7.1}x");
+    }
+
     let t_native = time_cmd(&mut Command::new("/bin/true"), 20);
     let t_rvisor = time_cmd(Command::new(rvisor()).args(["do", "--", "/bin/true"]), 10);
     println!("start-up (ms, median)");
