@@ -171,9 +171,21 @@ fn main() {
         ("futex_pingpong", "2000", "us/round trip", false),
     ] {
         let bin = build(name, &out);
-        let nat = median((0..3).map(|_| run_ns(Command::new(&bin).arg(arg))).collect());
-        let sbx = median((0..3).map(|_| run_ns(Command::new(rvisor()).args(["do", "--"]).arg(&bin).arg(arg))).collect());
-        let ratio = if higher_is_better { nat / sbx } else { sbx / nat };
+        let nat = median(
+            (0..3)
+                .map(|_| run_ns(Command::new(&bin).arg(arg)))
+                .collect(),
+        );
+        let sbx = median(
+            (0..3)
+                .map(|_| run_ns(Command::new(rvisor()).args(["do", "--"]).arg(&bin).arg(arg)))
+                .collect(),
+        );
+        let ratio = if higher_is_better {
+            nat / sbx
+        } else {
+            sbx / nat
+        };
         println!("  {name:<22} native {nat:>10.2} rvisor {sbx:>10.2} {unit:<14} {ratio:>7.1}x");
     }
 
