@@ -73,6 +73,7 @@ fn mount_filesystems(v: &Arc<Vfs>) -> Result<(), BootError> {
             "devtmpfs" => vfs::devfs::new_devfs().map_err(setup("devfs"))?,
             "devpts" => vfs::devpts::new_devpts(),
             "tmpfs" => vfs::tmpfs::Tmpfs::new_root(0o1777),
+            "sysfs" => crate::sysfs::new_sysfs(),
             _ => vfs::tmpfs::Tmpfs::new_root(0o555),
         };
         let source = if fstype == "devtmpfs" {
@@ -168,7 +169,19 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
 
     let fds = Arc::new(FdTable::new());
     let [i, o, e] = cfg.stdio;
-    for (n, fd) in [(0, i), (1, o), (2, e)] {
+    // On a terminal the application gets a pty of its own.
+    let (console, stdio) = if crate::console::is_terminal(&i) && crate::console::is_terminal(&o) {
+        let (c, slave) = crate::console::Console::open(&i).map_err(setup("console"))?;
+        let file = OpenFile::new(None, slave, libc::O_RDWR);
+        for n in 0..3 {
+            fds.install_at(n, file.clone(), false)
+                .map_err(setup("stdio"))?;
+        }
+        (Some((c, i, o)), Vec::new())
+    } else {
+        (None, vec![(0, i), (1, o), (2, e)])
+    };
+    for (n, fd) in stdio {
         // SAFETY: F_GETFL on an fd we own.
         let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
         let acc = if fl < 0 {
@@ -191,7 +204,9 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         sgid: gid,
         fsgid: gid,
         groups: Vec::new(),
+        ..Creds::default()
     };
+    let creds = crate::syscalls::caps::initial(creds);
     let pid = k.alloc_pid().map_err(setup("pid"))?;
     let mm = Arc::new(MemoryManager::new(platform.kept_ranges()));
     let tg = ThreadGroup::new(
@@ -208,6 +223,15 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     );
     let task = Task::new(pid, tg.clone(), SigSet::default(), b"init".to_vec());
     k.register(&task);
+    let console = match console {
+        Some((c, host_in, host_out)) => {
+            c.tty.set_session(pid, pid);
+            lock(&tg.state).ctty = Some(c.tty.clone());
+            c.relay(host_in, host_out).map_err(setup("console relay"))?;
+            Some(c)
+        }
+        None => None,
+    };
     let (argv, envp) = (cfg.argv, cfg.envp);
     let exec = Box::new(move |t: &mut crate::kernel::ctx::TaskCtx| {
         crate::loader::exec(t, &prog, argv, envp)
@@ -222,6 +246,9 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         {
             let s = lock(&tg.state);
             if let (true, Some(st)) = (s.zombie, s.exit) {
+                if let Some(c) = &console {
+                    c.drain();
+                }
                 return Ok(st);
             }
         }

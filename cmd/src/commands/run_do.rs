@@ -96,7 +96,15 @@ pub fn run(a: DoArgs, strace: bool, debug: bool) -> Result<i32> {
             Ok(())
         });
     }
-    let status = cmd.status().context("starting the sentry")?;
+    // On a terminal the sentry switches it to raw mode for the sandbox's
+    // own pty; whatever happens to the sentry, give the user theirs back.
+    let saved_tty = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
+    let status = cmd.status().context("starting the sentry");
+    if let Some(t) = saved_tty {
+        let _ =
+            nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, &t);
+    }
+    let status = status?;
     drop(sentry_end);
     let _ = gofer.kill();
     let _ = gofer.wait();

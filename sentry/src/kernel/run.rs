@@ -132,6 +132,7 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
 /// Ends a task: kernel bookkeeping, then its host thread (or the whole
 /// stub process, if it was the last thread in it).
 fn finish(mut t: TaskCtx, status: ExitStatus) {
+    crate::syscalls::rusage::task_exiting(&t);
     let task = t.task.clone();
     exit_thread(&task, Some(&mut t), status);
     let TaskCtx { ctx, mm, .. } = t;
@@ -171,10 +172,12 @@ fn run(mut t: TaskCtx) {
             }
             Ok(Stop::Syscall) => {
                 st.last_fault = None;
+                crate::syscalls::rusage::tick(&t);
                 crate::syscalls::dispatch(&mut t, &mut st)
             }
             Ok(Stop::Fault { addr, signo, code }) => {
                 let mm = t.mm.clone();
+                mm.set_stack_limit(t.tg().rlimit(libc::RLIMIT_STACK).cur);
                 let here = (addr, t.ctx.regs().rip);
                 let again = st.last_fault == Some(here);
                 st.last_fault = Some(here);
@@ -513,6 +516,7 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
         s.exit = Some(status);
         (std::mem::take(&mut s.children), s.parent.upgrade())
     };
+    crate::syscalls::caps::parent_died(&children);
     // Orphans go to the nearest live subreaper ancestor, else to init.
     let mut reaper = parent.clone();
     while let Some(r) = reaper.clone() {

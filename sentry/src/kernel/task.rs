@@ -30,6 +30,14 @@ pub struct Creds {
     pub sgid: u32,
     pub fsgid: u32,
     pub groups: Vec<u32>,
+    /// Capability sets (bit n = capability n; see `syscalls/caps.rs`).
+    pub cap_eff: u64,
+    pub cap_perm: u64,
+    pub cap_inh: u64,
+    pub cap_bset: u64,
+    pub cap_amb: u64,
+    /// PR_SET_KEEPCAPS (SECURE_KEEP_CAPS): cleared by exec.
+    pub keepcaps: bool,
 }
 
 /// How a process ended, as wait4 reports it.
@@ -447,6 +455,12 @@ impl Task {
 
     pub fn set_interrupter(&self, i: Option<platform::Interrupter>) {
         *lock(&self.interrupter) = i;
+    }
+
+    /// Whether the thread is running application code right now (as
+    /// opposed to sleeping or working in the sentry): `/proc` shows it R.
+    pub fn in_app_code(&self) -> bool {
+        lock(&self.interrupter).is_some()
     }
 
     /// Makes the thread notice new work: wakes it if it sleeps in the

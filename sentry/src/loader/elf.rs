@@ -466,6 +466,7 @@ pub fn exec(
         e.env_end = layout.env_end;
         e.auxv = layout.auxv;
     }
+    crate::syscalls::caps::on_exec(&mut lock(&t.tg().creds));
     lock(&t.tg().state).did_exec = true;
     if let Some(v) = lock(&t.tg().vfork_done).take() {
         *lock(&v.0) = true;

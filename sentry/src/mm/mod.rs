@@ -94,6 +94,8 @@ pub struct MemoryManager {
     /// Resident bytes when [`MemoryManager::release_on_exit`] ran, so a
     /// reaped child's `ru_maxrss` survives the release.
     exit_rss: std::sync::atomic::AtomicU64,
+    /// RLIMIT_STACK of the process last faulting here (0: the default).
+    stack_limit: std::sync::atomic::AtomicU64,
 }
 
 /// A request to map memory, already validated by the syscall layer.
@@ -131,6 +133,7 @@ impl MemoryManager {
             users: Default::default(),
             not_dumpable: Default::default(),
             exit_rss: Default::default(),
+            stack_limit: Default::default(),
         }
     }
 
@@ -191,6 +194,7 @@ impl MemoryManager {
             users: Default::default(),
             not_dumpable: std::sync::atomic::AtomicBool::new(!self.dumpable()),
             exit_rss: Default::default(),
+            stack_limit: Default::default(),
         })
     }
 
@@ -209,6 +213,21 @@ impl MemoryManager {
         g.ptes.clear();
         g.vmas.retain(|_, v| v.is_host());
         Ok(())
+    }
+
+    /// The start of the heap and the current break.
+    pub fn brk_range(&self) -> (u64, u64) {
+        let g = self.lock();
+        (g.brk_start, g.brk)
+    }
+
+    /// The most the stack may grow to (RLIMIT_STACK), set by the fault
+    /// path from the faulting process's limit.
+    pub fn set_stack_limit(&self, limit: u64) {
+        // 0 in the field means "not set yet"; a limit of 0 allows no
+        // growth, as 1 does.
+        self.stack_limit
+            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn set_brk_start(&self, a: u64) {
@@ -461,7 +480,14 @@ impl MemoryManager {
         let page = page_down(addr);
         let v = match g.vma_at(page) {
             Some(v) => v.clone(),
-            None => g.grow_stack(page).ok_or(FaultError::Segv(SEGV_MAPERR))?,
+            None => {
+                let limit = match self.stack_limit.load(std::sync::atomic::Ordering::Relaxed) {
+                    0 => STACK_MAX,
+                    l => l,
+                };
+                g.grow_stack(page, limit)
+                    .ok_or(FaultError::Segv(SEGV_MAPERR))?
+            }
         };
         if v.is_host() || v.prot == libc::PROT_NONE {
             return Err(FaultError::Segv(SEGV_ACCERR));
@@ -632,6 +658,19 @@ impl MemoryManager {
         let rss = g.ptes.len() as u64 * PAGE_SIZE;
         let at_exit = self.exit_rss.load(std::sync::atomic::Ordering::Relaxed);
         (vm, rss.max(at_exit))
+    }
+
+    /// Per mapping, for `/proc/PID/smaps`: its `maps` line, its size and
+    /// its resident bytes (pages with a frame).
+    pub fn smaps_usage(&self) -> Vec<(String, u64, u64)> {
+        let g = self.lock();
+        g.vmas
+            .values()
+            .map(|v| {
+                let rss = g.ptes.range(v.start..v.end).count() as u64 * PAGE_SIZE;
+                (v.maps_line(), v.end - v.start, rss)
+            })
+            .collect()
     }
 
     /// `prctl(PR_GET_DUMPABLE)`.
@@ -884,9 +923,11 @@ impl Inner {
         Ok(())
     }
 
-    fn grow_stack(&mut self, page: u64) -> Option<Vma> {
+    /// Extends the growsdown VMA above `page` down to it, if the stack
+    /// stays within `limit` bytes.
+    fn grow_stack(&mut self, page: u64, limit: u64) -> Option<Vma> {
         let (_, v) = self.vmas.range(page..).next()?;
-        if !v.growsdown || v.start - page > STACK_MAX || STACK_TOP - page > STACK_MAX {
+        if !v.growsdown || v.start - page > STACK_MAX || STACK_TOP - page > limit {
             return None;
         }
         if self.vma_at(page).is_some() {

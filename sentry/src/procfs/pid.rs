@@ -97,6 +97,9 @@ const FILES: &[(&str, u32, FileGen)] = &[
     ("comm", 0o644, comm),
     ("environ", 0o400, environ),
     ("limits", 0o444, limits),
+    // No audit: the "unset" login uid and session, as a process that no
+    // login set up shows.
+    ("loginuid", 0o644, |_| Ok(b"4294967295".to_vec())),
     ("maps", 0o444, maps),
     ("mountinfo", 0o444, |_| Ok(mountinfo())),
     ("mounts", 0o444, |_| {
@@ -104,6 +107,9 @@ const FILES: &[(&str, u32, FileGen)] = &[
     }),
     ("oom_score_adj", 0o644, |_| Ok(b"0\n".to_vec())),
     ("oom_score", 0o444, |_| Ok(b"0\n".to_vec())),
+    ("sessionid", 0o444, |_| Ok(b"4294967295".to_vec())),
+    ("smaps", 0o444, smaps),
+    ("smaps_rollup", 0o444, smaps_rollup),
     ("stat", 0o444, stat),
     ("statm", 0o444, statm),
     ("status", 0o444, status),
@@ -315,11 +321,95 @@ fn state(who: &Who, tg: &ThreadGroup) -> (char, &'static str) {
             c.tg.pid == who.pid
         }
     });
-    if running {
+    // The reader itself is in a syscall; any other thread that runs
+    // application code is running, one that waits in the sentry sleeps.
+    let in_app = |t: &Arc<Task>| t.in_app_code();
+    let app = if who.task_level {
+        who.task().is_some_and(|t| in_app(&t))
+    } else {
+        tg.tasks().iter().any(in_app)
+    };
+    if running || app {
         ('R', "running")
     } else {
         ('S', "sleeping")
     }
+}
+
+/// The `smaps` fields of one mapping (or of all, for `smaps_rollup`).
+fn smaps_fields(s: &mut String, size: u64, rss: u64, anon: bool) {
+    let kb = |b: u64| b / 1024;
+    let anon_kb = if anon { kb(rss) } else { 0 };
+    let _ = write!(
+        s,
+        "Size:           {:8} kB\nKernelPageSize: {:8} kB\nMMUPageSize:    {:8} kB\nRss:            {:8} kB\nPss:            {:8} kB\nPss_Dirty:      {:8} kB\nShared_Clean:   {:8} kB\nShared_Dirty:   {:8} kB\nPrivate_Clean:  {:8} kB\nPrivate_Dirty:  {:8} kB\nReferenced:     {:8} kB\nAnonymous:      {:8} kB\nKSM:            {:8} kB\nLazyFree:       {:8} kB\nAnonHugePages:  {:8} kB\nShmemPmdMapped: {:8} kB\nFilePmdMapped:  {:8} kB\nShared_Hugetlb: {:8} kB\nPrivate_Hugetlb:{:8} kB\nSwap:           {:8} kB\nSwapPss:        {:8} kB\nLocked:         {:8} kB\n",
+        kb(size), 4, 4, kb(rss), kb(rss), anon_kb, 0, 0, kb(rss) - anon_kb, anon_kb, kb(rss), anon_kb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    );
+}
+
+/// Whether a `maps` line names an anonymous mapping (no file, or the
+/// heap and stack pseudo-names).
+fn is_anon(line: &str) -> bool {
+    let name = line.split_whitespace().nth(5).unwrap_or("");
+    name.is_empty() || name.starts_with('[')
+}
+
+fn smaps(who: &Who) -> Result<Vec<u8>, Errno> {
+    let tg = who.tg()?;
+    if lock(&tg.state).zombie {
+        return Ok(Vec::new());
+    }
+    let mut s = String::new();
+    for (line, size, rss) in tg.mm().smaps_usage() {
+        s.push_str(&line);
+        smaps_fields(&mut s, size, rss, is_anon(&line));
+        s.push_str("THPeligible:    0\nVmFlags: rd wr mr mw me ac\n");
+    }
+    Ok(s.into_bytes())
+}
+
+fn smaps_rollup(who: &Who) -> Result<Vec<u8>, Errno> {
+    let tg = who.tg()?;
+    if lock(&tg.state).zombie {
+        return Ok(Vec::new());
+    }
+    let vmas = tg.mm().smaps_usage();
+    let (lo, hi) = vmas
+        .iter()
+        .fold((u64::MAX, 0u64), |(lo, hi), (line, _, _)| {
+            let mut r = line.split(['-', ' ']);
+            let a = r
+                .next()
+                .and_then(|x| u64::from_str_radix(x, 16).ok())
+                .unwrap_or(lo);
+            let b = r
+                .next()
+                .and_then(|x| u64::from_str_radix(x, 16).ok())
+                .unwrap_or(hi);
+            (lo.min(a), hi.max(b))
+        });
+    let (size, rss, anon) = vmas.iter().fold((0, 0, 0), |(s, r, a), (line, sz, rs)| {
+        (s + sz, r + rs, a + if is_anon(line) { *rs } else { 0 })
+    });
+    let mut s = if vmas.is_empty() {
+        String::new()
+    } else {
+        format!("{lo:08x}-{hi:08x} ---p 00000000 00:00 0                          [rollup]\n")
+    };
+    smaps_fields(&mut s, size, rss, false);
+    // The rollup has no Size line and counts anonymous pages apart.
+    let s = s
+        .lines()
+        .filter(|l| !l.starts_with("Size:") && !l.contains("PageSize:"))
+        .map(|l| {
+            if l.starts_with("Anonymous:") {
+                format!("Anonymous:      {:8} kB\n", anon / 1024)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect::<String>();
+    Ok(s.into_bytes())
 }
 
 /// Sizes in bytes: (vm, rss).
@@ -448,7 +538,7 @@ fn status(who: &Who) -> Result<Vec<u8>, Errno> {
         .map_or(0, |t| lock(&t.pending).set().0.count_ones())
         + lock(&tg.shared_pending).set().0.count_ones();
     let sigq_max = tg.rlimit(libc::RLIMIT_SIGPENDING).cur;
-    let cap = if c.euid == 0 { 0x1ff_ffff_ffffu64 } else { 0 };
+    let caps = (c.cap_inh, c.cap_perm, c.cap_eff, c.cap_bset, c.cap_amb);
     let ncpu = super::files::ncpus();
     let mut s = String::new();
     let comm = String::from_utf8_lossy(&comm_of(who)).into_owned();
@@ -479,8 +569,8 @@ fn status(who: &Who) -> Result<Vec<u8>, Errno> {
     );
     let _ = write!(
         s,
-        "CapInh:\t{:016x}\nCapPrm:\t{cap:016x}\nCapEff:\t{cap:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
-        0, 0x1ff_ffff_ffffu64, 0
+        "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
+        caps.0, caps.1, caps.2, caps.3, caps.4
     );
     let mask: String = cpu_mask_hex(ncpu);
     let list = if ncpu > 1 {

@@ -38,13 +38,14 @@ fn chmod_dentry(t: &TaskCtx, d: &Dentry, mode: u32) -> SysResult {
     }
     let mut mode = mode & 0o7777;
     // Only members of the file's group (or root) may set setgid.
-    if !ids.is_root() && !ids.in_group(st.gid) {
+    if !ids.has(super::caps::CAP_FSETID) && !ids.in_group(st.gid) {
         mode &= !libc::S_ISGID;
     }
     d.inode.setattr(&SetAttr {
         mode: Some(mode),
         ..SetAttr::default()
     })?;
+    crate::vfs::inotify::attrib(d);
     ok(0)
 }
 
@@ -73,7 +74,7 @@ fn chown_dentry(t: &TaskCtx, d: &Dentry, uid: u32, gid: u32) -> SysResult {
     let st = d.inode.stat()?;
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
-    if !ids.is_root() {
+    if !ids.has(super::caps::CAP_CHOWN) {
         // Without CAP_CHOWN: only the owner, only to its own uid, and only
         // to a group it belongs to.
         let uid_ok = uid.is_none_or(|u| u == st.uid && u == ids.uid);
@@ -99,6 +100,7 @@ fn chown_dentry(t: &TaskCtx, d: &Dentry, uid: u32, gid: u32) -> SysResult {
         }
     }
     d.inode.setattr(&attr)?;
+    crate::vfs::inotify::attrib(d);
     ok(0)
 }
 
@@ -201,6 +203,7 @@ fn set_times(t: &TaskCtx, d: &Dentry, times: Times) -> SysResult {
         mtime,
         ..SetAttr::default()
     })?;
+    crate::vfs::inotify::attrib(d);
     ok(0)
 }
 
@@ -422,8 +425,8 @@ pub fn sys_chroot(t: &mut TaskCtx, a: &Args) -> SysResult {
     let path = t.read_path(a.u64(0))?;
     let d = resolve_at(t, libc::AT_FDCWD, &path, true, false)?;
     check_enterable(t, &d)?;
-    if !Ids::fs(t).is_root() {
-        return Err(Errno::EPERM); // CAP_SYS_CHROOT
+    if !Ids::fs(t).has(super::caps::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
     }
     lock(&t.tg().fs).root = d;
     ok(0)

@@ -1,11 +1,12 @@
 //! Changing user and group ids: setuid, setgid, setreuid, setregid,
 //! setresuid, setresgid, setfsuid, setfsgid, setgroups.
 //!
-//! Privilege is modelled as Linux's root: an effective uid of 0 holds
-//! CAP_SETUID/CAP_SETGID; there are no finer-grained capabilities.
+//! Privilege is CAP_SETUID (uids) or CAP_SETGID (gids); a uid change
+//! adjusts the capability sets as Linux does (`caps::fix_setuid`).
 
 use nix::errno::Errno;
 
+use super::caps::{self, capable, CAP_SETGID, CAP_SETUID};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::{lock, Creds};
@@ -57,13 +58,25 @@ fn put(c: &mut Creds, k: Kind, v: Ids) {
 /// Applies `f` to the ids of kind `k` with the privilege the caller has.
 fn update(t: &TaskCtx, k: Kind, f: impl FnOnce(Ids, bool) -> Result<Ids, Errno>) -> SysResult {
     let mut c = lock(&t.tg().creds);
-    let privileged = c.euid == 0;
+    let privileged = capable(&c, cap_for(k));
     let old = get(&c, k);
     let new = f(old, privileged)?;
+    let before = c.clone();
     put(&mut c, k, new);
+    if k == Kind::Uid {
+        caps::fix_setuid(&before, &mut c);
+    }
     drop(c);
     changed_ids(t, old, new);
     ok(0)
+}
+
+/// The capability that lifts the rules for changing ids of kind `k`.
+fn cap_for(k: Kind) -> u32 {
+    match k {
+        Kind::Uid => CAP_SETUID,
+        Kind::Gid => CAP_SETGID,
+    }
 }
 
 /// As Linux's commit_creds: a change of the effective or filesystem id
@@ -174,13 +187,16 @@ pub fn sys_setresgid(t: &mut TaskCtx, a: &Args) -> SysResult {
 /// is only made to an id the caller could otherwise take.
 fn set_fs(t: &TaskCtx, k: Kind, v: u32) -> SysResult {
     let mut c = lock(&t.tg().creds);
-    let privileged = c.euid == 0;
+    let privileged = capable(&c, cap_for(k));
     let mut ids = get(&c, k);
     let old = ids.fs;
     if privileged || [ids.real, ids.eff, ids.saved, ids.fs].contains(&v) {
         let before = ids;
         ids.fs = v;
         put(&mut c, k, ids);
+        if k == Kind::Uid {
+            caps::fix_setfsuid(old, &mut c);
+        }
         drop(c);
         changed_ids(t, before, ids);
     }
@@ -200,7 +216,7 @@ const NGROUPS_MAX: usize = 65536;
 
 pub fn sys_setgroups(t: &mut TaskCtx, a: &Args) -> SysResult {
     // Linux checks CAP_SETGID before the size.
-    if lock(&t.tg().creds).euid != 0 {
+    if !capable(&lock(&t.tg().creds), CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let n = a.usize(0);

@@ -112,7 +112,8 @@ fn do_mkdir(t: &mut TaskCtx, dirfd: i32, path: &[u8], mode: u32) -> SysResult {
     }
     check_dir_writable(&ids, &dir)?;
     let mode = mode & 0o1777 & !t.fs().umask;
-    dir.inode.mkdir(&name, mode, ids.uid, ids.gid)?;
+    let child = dir.inode.mkdir(&name, mode, ids.uid, ids.gid)?;
+    crate::vfs::inotify::created(&dir.inode, &name, &child);
     ok(0)
 }
 
@@ -141,13 +142,15 @@ fn do_mknod(t: &mut TaskCtx, dirfd: i32, path: &[u8], mode: u32, dev: u32) -> Sy
     if trailing {
         return Err(Errno::ENOENT);
     }
-    if matches!(fmt, libc::S_IFCHR | libc::S_IFBLK) && !ids.is_root() {
+    if matches!(fmt, libc::S_IFCHR | libc::S_IFBLK) && !ids.has(super::caps::CAP_MKNOD) {
         return Err(Errno::EPERM); // CAP_MKNOD
     }
     check_dir_writable(&ids, &dir)?;
     let perm = mode & 0o7777 & !t.fs().umask;
-    dir.inode
+    let child = dir
+        .inode
         .mknod(&name, fmt | perm, u64::from(dev), ids.uid, ids.gid)?;
+    crate::vfs::inotify::created(&dir.inode, &name, &child);
     ok(0)
 }
 
@@ -189,6 +192,7 @@ fn do_rmdir(t: &mut TaskCtx, dirfd: i32, path: &[u8]) -> SysResult {
         return Err(Errno::EBUSY); // a mountpoint
     }
     dir.inode.rmdir(&name)?;
+    crate::vfs::inotify::removed(&dir.inode, &name, &raw);
     ok(0)
 }
 
@@ -198,7 +202,8 @@ fn do_unlink(t: &mut TaskCtx, dirfd: i32, path: &[u8]) -> SysResult {
     if is_special(&name) {
         return Err(Errno::EISDIR);
     }
-    let st = dir.inode.lookup(&name)?.stat()?;
+    let victim = dir.inode.lookup(&name)?;
+    let st = victim.stat()?;
     if trailing {
         return Err(if st.is_dir() {
             Errno::EISDIR
@@ -211,6 +216,7 @@ fn do_unlink(t: &mut TaskCtx, dirfd: i32, path: &[u8]) -> SysResult {
         return Err(Errno::EISDIR);
     }
     dir.inode.unlink(&name)?;
+    crate::vfs::inotify::removed(&dir.inode, &name, &victim);
     ok(0)
 }
 
@@ -290,6 +296,8 @@ fn do_rename(
         }
     }
     od.inode.rename(&oname, &nd.inode, &nname, flags)?;
+    let names = ((&od.inode, &oname[..]), (&nd.inode, &nname[..]));
+    crate::vfs::inotify::renamed(names.0, names.1, &old, target.as_ref());
     ok(0)
 }
 
@@ -345,6 +353,7 @@ fn do_link(
         return Err(Errno::EPERM);
     }
     dir.inode.link(&name, &target.inode)?;
+    crate::vfs::inotify::created(&dir.inode, &name, &target.inode);
     ok(0)
 }
 
@@ -368,7 +377,8 @@ fn do_symlink(t: &mut TaskCtx, target: &[u8], dirfd: i32, path: &[u8]) -> SysRes
     let (dir, name, trailing) = resolve_parent_at(t, dirfd, path)?;
     check_new_name(t, &dir, &name, trailing)?;
     check_dir_writable(&ids, &dir)?;
-    dir.inode.symlink(&name, target, ids.uid, ids.gid)?;
+    let child = dir.inode.symlink(&name, target, ids.uid, ids.gid)?;
+    crate::vfs::inotify::created(&dir.inode, &name, &child);
     ok(0)
 }
 

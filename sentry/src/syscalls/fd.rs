@@ -146,6 +146,9 @@ pub(super) fn do_write(
     if r == Err(Errno::EPIPE) && f.ops.sigpipe_on_epipe() {
         raise_sigpipe(t);
     }
+    if r.as_ref().is_ok_and(|&n| n > 0) {
+        crate::vfs::inotify::modified(f);
+    }
     r
 }
 

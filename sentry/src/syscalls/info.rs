@@ -81,7 +81,7 @@ const NR_OPEN: u64 = 1_048_576;
 /// ids (check_prlimit_permission) or CAP_SYS_RESOURCE.
 fn may_prlimit(t: &TaskCtx, target: &crate::kernel::task::ThreadGroup) -> bool {
     let me = lock(&t.tg().creds).clone();
-    if me.euid == 0 {
+    if super::caps::capable(&me, super::caps::CAP_SYS_RESOURCE) {
         return true;
     }
     let c = lock(&target.creds);
@@ -129,9 +129,8 @@ fn set_rlimit(
     }
     let mut l = lock(&tg.rlimits);
     let slot = l.get_mut(r as usize).ok_or(Errno::EINVAL)?;
-    // Raising a hard limit needs CAP_SYS_RESOURCE, which the caller holds
-    // while its effective uid is 0.
-    if new.max > slot.max && lock(&t.tg().creds).euid != 0 {
+    // Raising a hard limit needs CAP_SYS_RESOURCE.
+    if new.max > slot.max && !super::caps::has(t, super::caps::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     *slot = new;
@@ -409,7 +408,7 @@ pub fn sys_setpriority(t: &mut TaskCtx, a: &Args) -> SysResult {
     let nice = a.i32(2).clamp(-20, 19);
     let (euid, privileged) = {
         let c = lock(&t.tg().creds);
-        (c.euid, c.euid == 0)
+        (c.euid, super::caps::capable(&c, super::caps::CAP_SYS_NICE))
     };
     for x in &tasks {
         let owner = lock(&x.tg.creds).uid;

@@ -30,6 +30,10 @@ const MAP_KNOWN: i32 = libc::MAP_SHARED
 
 pub fn sys_brk(t: &mut TaskCtx, a: &Args) -> SysResult {
     let mm = t.mm.clone();
+    let (start, cur) = mm.brk_range();
+    if !super::limits::brk_allowed(t, start, cur, a.u64(0)) {
+        return ok(cur);
+    }
     ok(mm.brk(&mut t.ctx, a.u64(0)))
 }
 
@@ -41,6 +45,7 @@ pub fn sys_mmap(t: &mut TaskCtx, a: &Args) -> SysResult {
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
     off.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+    super::limits::check_as(t, len)?;
     // get_unmapped_area: nothing larger than the address space fits.
     if len > platform::ptrace::APP_TOP {
         return Err(Errno::ENOMEM);
@@ -149,6 +154,10 @@ pub fn sys_mremap(t: &mut TaskCtx, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let fixed = (flags & MREMAP_FIXED != 0).then(|| a.u64(4));
+    let grow = page_up(a.u64(2))
+        .unwrap_or(u64::MAX)
+        .saturating_sub(page_up(a.u64(1)).unwrap_or(0));
+    super::limits::check_as(t, grow)?;
     let mm = t.mm.clone();
     ok(mm.mremap(
         &mut t.ctx,

@@ -6,6 +6,8 @@
 //! [`SysResult`].
 
 mod attr;
+pub mod caps;
+mod copy;
 mod cred;
 mod dir;
 mod epoll;
@@ -15,6 +17,8 @@ pub mod fd;
 pub mod futex;
 pub mod futex_pi;
 pub mod info;
+mod inotify;
+mod limits;
 mod memfd;
 mod mmap;
 mod mqueue;
@@ -25,18 +29,20 @@ mod pidfd;
 mod poll;
 mod posix_timer;
 mod process;
-mod rusage;
+pub mod rusage;
 mod sched;
 mod sendfile;
 mod signal;
 mod signalfd;
 mod socket;
+mod splice;
 mod stat;
 mod sysv;
 mod table;
 mod time;
 mod timerfd;
 mod tty;
+mod xattr;
 
 use std::sync::Mutex;
 use std::time::Instant;

@@ -73,6 +73,7 @@ pub fn sys_openat2(_t: &mut TaskCtx, _a: &Args) -> SysResult {
 /// Opens `(dirfd, path)` and installs it at the lowest free fd.
 pub fn do_open(t: &mut TaskCtx, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> SysResult {
     let file = open_file(t, dirfd, path, flags, mode)?;
+    crate::vfs::inotify::opened(&file);
     wait_for_fifo_partner(t, &file)?;
     let fd = t.fds().alloc(file, flags & libc::O_CLOEXEC != 0, 0)?;
     ok(fd)
@@ -115,6 +116,7 @@ pub fn open_file(
     let dentry = if flags & libc::O_CREAT != 0 {
         let (d, created) = lookup_or_create(t, &ids, dirfd, path, flags, mode)?;
         if created {
+            crate::vfs::inotify::created_dentry(&d);
             let ops = d.inode.open(flags & !libc::O_TRUNC)?;
             return Ok(OpenFile::new(Some(d), ops, flags & !OPEN_ONLY));
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
+use super::caps;
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::lock;
 use crate::vfs::dentry::{resolve_checked, resolve_parent_checked};
@@ -22,6 +23,8 @@ pub struct Ids {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    /// The capabilities the check may use (see `caps.rs`).
+    pub caps: u64,
 }
 
 impl Ids {
@@ -32,38 +35,53 @@ impl Ids {
             uid: c.fsuid,
             gid: c.fsgid,
             groups: c.groups.clone(),
+            caps: c.cap_eff,
         }
     }
 
-    /// The real uid/gid of the caller (what `access` uses).
+    /// The real uid/gid of the caller (what `access` uses). As Linux's
+    /// faccessat, a real uid of 0 checks with the permitted set, any other
+    /// with no capabilities.
     pub fn real(t: &TaskCtx) -> Ids {
         let c = lock(&t.tg().creds);
         Ids {
             uid: c.uid,
             gid: c.gid,
             groups: c.groups.clone(),
+            caps: if c.uid == 0 { c.cap_perm } else { 0 },
         }
     }
 
-    /// Root: read/write/search anything, execute what has an x bit.
+    /// Whether the check may use capability `cap`.
+    pub fn has(&self, cap: u32) -> bool {
+        cap <= caps::CAP_LAST_CAP && self.caps & (1 << cap) != 0
+    }
+
+    /// CAP_DAC_OVERRIDE: what "root" means for file permission bits.
     pub fn is_root(&self) -> bool {
-        self.uid == 0
+        self.has(caps::CAP_DAC_OVERRIDE)
+    }
+
+    /// Whether every directory may be searched (CAP_DAC_READ_SEARCH or
+    /// CAP_DAC_OVERRIDE).
+    fn search_all(&self) -> bool {
+        self.has(caps::CAP_DAC_READ_SEARCH) || self.has(caps::CAP_DAC_OVERRIDE)
     }
 
     pub fn in_group(&self, gid: u32) -> bool {
         self.gid == gid || self.groups.contains(&gid)
     }
 
-    /// Whether these ids own the inode or may act as its owner (root).
+    /// Whether these ids own the inode or may act as its owner
+    /// (CAP_FOWNER).
     pub fn owns(&self, st: &Stat) -> bool {
-        self.is_root() || self.uid == st.uid
+        self.has(caps::CAP_FOWNER) || self.uid == st.uid
     }
 
-    /// Whether `mask` (`MAY_*` bits) is granted on an inode with `st`.
+    /// Whether `mask` (`MAY_*` bits) is granted on an inode with `st`:
+    /// the mode bits, then the capability overrides of Linux's
+    /// generic_permission.
     pub fn permits(&self, st: &Stat, mask: u32) -> bool {
-        if self.is_root() {
-            return mask & MAY_EXEC == 0 || st.is_dir() || st.mode & 0o111 != 0;
-        }
         let bits = if st.uid == self.uid {
             st.mode >> 6
         } else if self.in_group(st.gid) {
@@ -71,7 +89,15 @@ impl Ids {
         } else {
             st.mode
         } & 7;
-        bits & mask == mask
+        if bits & mask == mask {
+            return true;
+        }
+        if st.is_dir() {
+            return (mask & MAY_WRITE == 0 && self.has(caps::CAP_DAC_READ_SEARCH))
+                || self.has(caps::CAP_DAC_OVERRIDE);
+        }
+        (mask == MAY_READ && self.has(caps::CAP_DAC_READ_SEARCH))
+            || ((mask & MAY_EXEC == 0 || st.mode & 0o111 != 0) && self.has(caps::CAP_DAC_OVERRIDE))
     }
 
     /// `EACCES` unless `mask` is granted.
@@ -141,7 +167,7 @@ pub fn resolve_at_as(
     }
     let start = start_dir(t, &fs, dirfd, path)?;
     let vfs = &t.kernel().vfs;
-    if ids.is_root() {
+    if ids.search_all() {
         resolve_checked(vfs, &fs.root, &start, path, follow, &|_| true)
     } else {
         resolve_checked(vfs, &fs.root, &start, path, follow, &|st| {
@@ -162,7 +188,7 @@ pub fn resolve_parent_at(
     let fs = t.fs();
     let start = start_dir(t, &fs, dirfd, path)?;
     let vfs = &t.kernel().vfs;
-    let (dir, name, trailing) = if ids.is_root() {
+    let (dir, name, trailing) = if ids.search_all() {
         resolve_parent_checked(vfs, &fs.root, &start, path, &|_| true)?
     } else {
         resolve_parent_checked(vfs, &fs.root, &start, path, &|st| ids.permits(st, MAY_EXEC))?
@@ -183,10 +209,11 @@ pub fn check_dir_writable(ids: &Ids, dir: &Dentry) -> Result<Stat, Errno> {
 }
 
 /// The sticky-bit rule: in a `+t` directory only the owner of the entry,
-/// the owner of the directory or root may remove or rename it (`EPERM`).
+/// the owner of the directory or CAP_FOWNER may remove or rename it
+/// (`EPERM`).
 pub fn check_sticky(ids: &Ids, dir_st: &Stat, victim: &Stat) -> Result<(), Errno> {
     if dir_st.mode & libc::S_ISVTX != 0
-        && !ids.is_root()
+        && !ids.has(caps::CAP_FOWNER)
         && ids.uid != victim.uid
         && ids.uid != dir_st.uid
     {

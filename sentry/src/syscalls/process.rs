@@ -94,6 +94,7 @@ fn do_clone(
     if flags & (CLONE_NEW_ANY | CLONE_NEWNS) != 0 {
         return Err(Errno::EPERM);
     }
+    super::limits::check_nproc(t)?;
     let k = kernel();
     let parent_tg = t.tg().clone();
     let pid = k.alloc_pid()?;
@@ -667,6 +668,9 @@ pub fn sys_arch_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
+    if let Some(r) = super::caps::prctl(t, a) {
+        return r;
+    }
     match a.i32(0) {
         libc::PR_SET_NAME => {
             let mut name = t.read_cstr(a.u64(1), usize::MAX).or_else(|e| {
@@ -729,19 +733,7 @@ pub fn sys_prctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             t.write_obj(a.u64(1), &v)?;
             ok(0)
         }
-        libc::PR_GET_KEEPCAPS => ok(0),
-        libc::PR_SET_KEEPCAPS => match a.u64(1) {
-            0 | 1 => ok(0),
-            _ => Err(Errno::EINVAL),
-        },
         libc::PR_GET_SECCOMP => ok(0),
-        libc::PR_CAPBSET_READ => {
-            if a.u64(1) > 40 {
-                Err(Errno::EINVAL)
-            } else {
-                ok(1)
-            }
-        }
         libc::PR_GET_TIMERSLACK => ok(50_000),
         _ => Err(Errno::EINVAL),
     }

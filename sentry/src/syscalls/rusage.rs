@@ -2,14 +2,18 @@
 //!
 //! What the sentry can measure: user time is the CPU time of the calling
 //! thread's stub (the host process that runs application code), system
-//! time the CPU time of the sentry thread serving it; the resident set is
+//! time the CPU time of the sentry thread serving it (both sampled into
+//! the task's `utime_ns`/`stime_ns`, see [`sample`]); the resident set is
 //! the pages the memory manager has given the address space. Times of
 //! exited processes are what their tasks recorded (`utime_ns`/`stime_ns`)
 //! plus what they had collected from their own children. Page faults,
 //! context switches and block I/O are not counted and read as 0.
 
+use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
@@ -94,19 +98,118 @@ pub fn on_reap(parent: &Arc<ThreadGroup>, child: &ThreadGroup) -> Usage {
     usage
 }
 
+// ---------------------------------------------------------------------------
+// CPU time accounting
+//
+// A task's user time is the CPU time of its stub. The host only lets a
+// process read another process's *process* CPU clock (per-thread clocks
+// are private to their thread group), so threads sharing a stub process
+// split its clock: each sample credits the sampling task with what the
+// stub used since the previous sample of any of its tasks. The sums per
+// process are exact; the split between threads is approximate. System
+// time is the CPU time of the sentry thread serving the task (one host
+// thread per task, so its clock is the task's).
+
+/// The last value read from each stub process's CPU clock, by host pid.
+static STUB_SAMPLED: Mutex<BTreeMap<i32, u64>> = Mutex::new(BTreeMap::new());
+
+/// How often the run loop samples at syscall stops.
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+
+thread_local! {
+    /// When this host thread's task was last sampled.
+    static LAST_SAMPLE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Brings the calling task's `utime_ns`/`stime_ns` up to date.
+pub fn sample(t: &TaskCtx) {
+    LAST_SAMPLE.with(|c| c.set(Some(Instant::now())));
+    let pid = t.ctx.host_pid();
+    if let Ok(ts) = host_clock(cpu_clock(pid, false)) {
+        let total = ts_ns(ts);
+        let mut m = lock(&STUB_SAMPLED);
+        let last = m.insert(pid, total).unwrap_or(0);
+        // Less than before: the pid now names a new stub process.
+        let delta = if total >= last { total - last } else { total };
+        t.task.utime_ns.fetch_add(delta, Ordering::Relaxed);
+    }
+    if let Ok(ts) = host_clock(libc::CLOCK_THREAD_CPUTIME_ID) {
+        t.task.stime_ns.store(ts_ns(ts), Ordering::Relaxed);
+    }
+}
+
+/// Called at syscall stops: samples at most every [`SAMPLE_EVERY`].
+pub fn tick(t: &TaskCtx) {
+    let due = LAST_SAMPLE.with(|c| c.get().is_none_or(|l| l.elapsed() >= SAMPLE_EVERY));
+    if due {
+        sample(t);
+    }
+}
+
+/// Called as a task ends, before its stub thread goes: a last sample,
+/// and the stub's entry is dropped when this was its last user.
+pub fn task_exiting(t: &TaskCtx) {
+    sample(t);
+    if t.mm.users.load(Ordering::Acquire) <= 1 {
+        lock(&STUB_SAMPLED).remove(&t.ctx.host_pid());
+    }
+}
+
+/// (user, system) nanoseconds of the calling process, sampled now.
+fn self_times(t: &TaskCtx) -> (u64, u64) {
+    sample(t);
+    lock(&t.tg().state)
+        .tasks
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .fold((0, 0), |(u, s), x| {
+            (
+                u.saturating_add(x.utime_ns.load(Ordering::Relaxed)),
+                s.saturating_add(x.stime_ns.load(Ordering::Relaxed)),
+            )
+        })
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, Linux's USER_HZ).
+const CLK_TCK: u64 = 100;
+
+fn ticks(ns: u64) -> i64 {
+    i64::try_from(ns / (1_000_000_000 / CLK_TCK)).unwrap_or(i64::MAX)
+}
+
+/// times(struct tms *): the process's and its reaped children's user and
+/// system times in clock ticks; returns the ticks since the sandbox
+/// booted (a NULL buffer is allowed).
+pub fn sys_times(t: &mut TaskCtx, a: &Args) -> SysResult {
+    if a.u64(0) != 0 {
+        let (u, s) = self_times(t);
+        let (cu, cs) = *lock(&t.tg().child_times);
+        let tms = [ticks(u), ticks(s), ticks(cu), ticks(cs)];
+        let mut out = [0u8; 32];
+        for (i, v) in tms.iter().enumerate() {
+            out[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+        }
+        t.copy_out(a.u64(0), &out)?;
+    }
+    let up = u64::try_from(t.kernel().boot.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    super::ok_i64(ticks(up))
+}
+
 pub fn sys_getrusage(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let zero = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
     let usage = match a.i32(0) {
-        RUSAGE_SELF | RUSAGE_THREAD => {
-            let thread = a.i32(0) == RUSAGE_THREAD;
-            let stub = host_clock(cpu_clock(t.ctx.host_pid(), thread)).unwrap_or(zero);
-            let sentry = host_clock(libc::CLOCK_THREAD_CPUTIME_ID).unwrap_or(zero);
+        RUSAGE_SELF => {
+            let (u, s) = self_times(t);
             Usage {
-                utime_ns: ts_ns(stub),
-                stime_ns: ts_ns(sentry),
+                utime_ns: u,
+                stime_ns: s,
+                maxrss_kb: rss_kb(t.tg()),
+            }
+        }
+        RUSAGE_THREAD => {
+            sample(t);
+            Usage {
+                utime_ns: t.task.utime_ns.load(Ordering::Relaxed),
+                stime_ns: t.task.stime_ns.load(Ordering::Relaxed),
                 maxrss_kb: rss_kb(t.tg()),
             }
         }

@@ -265,10 +265,21 @@ pub fn sys_kill(t: &mut TaskCtx, a: &Args) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
+    // A group kill succeeds if any target may be signalled (Linux's
+    // __kill_pgrp_info / kill -1), EPERM if none.
+    let mut sent = false;
     for g in targets {
+        if !super::caps::may_signal_group(t, &g, sig) {
+            continue;
+        }
+        sent = true;
         if !lock(&g.state).zombie {
             send_to_group(&g, info);
         }
+    }
+    // kill(-1) reports success even when nothing could be signalled.
+    if !sent && pid != -1 {
+        return Err(Errno::EPERM);
     }
     ok(0)
 }
@@ -302,6 +313,9 @@ pub fn sys_tgkill(t: &mut TaskCtx, a: &Args) -> SysResult {
     if task.exited.load(std::sync::atomic::Ordering::Acquire) {
         return Err(Errno::ESRCH);
     }
+    if !super::caps::may_signal_group(t, &task.tg, sig) {
+        return Err(Errno::EPERM);
+    }
     send_to_thread(&task, sender_info(t, sig, SI_TKILL));
     ok(0)
 }
@@ -312,6 +326,9 @@ pub fn sys_tkill(t: &mut TaskCtx, a: &Args) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let task = kernel().task(tid).ok_or(Errno::ESRCH)?;
+    if !super::caps::may_signal_group(t, &task.tg, sig) {
+        return Err(Errno::EPERM);
+    }
     send_to_thread(&task, sender_info(t, sig, SI_TKILL));
     ok(0)
 }

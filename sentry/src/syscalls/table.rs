@@ -3,10 +3,11 @@
 
 use super::epoll as ep;
 use super::{
-    attr, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched, sendfile,
-    signal, socket, stat, time, Handler,
+    attr, caps, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched,
+    sendfile, signal, socket, stat, time, Handler,
 };
-use super::{eventfd, signalfd, timerfd};
+use super::{copy, splice, xattr};
+use super::{eventfd, inotify, signalfd, timerfd};
 use super::{futex_pi, pidfd, posix_timer};
 use super::{memfd, mqueue, sysv};
 
@@ -47,19 +48,24 @@ pub fn entry(nr: u64) -> Option<Handler> {
         424 => pidfd::sys_pidfd_send_signal,   // pidfd_send_signal
         434 => pidfd::sys_pidfd_open,          // pidfd_open
         // Event files (epoll.rs, eventfd.rs, timerfd.rs, signalfd.rs).
-        213 => ep::sys_epoll_create,              // epoll_create
-        232 => ep::sys_epoll_wait,                // epoll_wait
-        233 => ep::sys_epoll_ctl,                 // epoll_ctl
-        281 => ep::sys_epoll_pwait,               // epoll_pwait
-        282 => signalfd::sys_signalfd,            // signalfd
-        283 => timerfd::sys_timerfd_create,       // timerfd_create
-        284 => eventfd::sys_eventfd,              // eventfd
-        286 => timerfd::sys_timerfd_settime,      // timerfd_settime
-        287 => timerfd::sys_timerfd_gettime,      // timerfd_gettime
-        289 => signalfd::sys_signalfd4,           // signalfd4
-        290 => eventfd::sys_eventfd2,             // eventfd2
-        291 => ep::sys_epoll_create1,             // epoll_create1
-        441 => ep::sys_epoll_pwait2,              // epoll_pwait2
+        213 => ep::sys_epoll_create,         // epoll_create
+        232 => ep::sys_epoll_wait,           // epoll_wait
+        233 => ep::sys_epoll_ctl,            // epoll_ctl
+        281 => ep::sys_epoll_pwait,          // epoll_pwait
+        282 => signalfd::sys_signalfd,       // signalfd
+        283 => timerfd::sys_timerfd_create,  // timerfd_create
+        284 => eventfd::sys_eventfd,         // eventfd
+        286 => timerfd::sys_timerfd_settime, // timerfd_settime
+        287 => timerfd::sys_timerfd_gettime, // timerfd_gettime
+        289 => signalfd::sys_signalfd4,      // signalfd4
+        290 => eventfd::sys_eventfd2,        // eventfd2
+        291 => ep::sys_epoll_create1,        // epoll_create1
+        441 => ep::sys_epoll_pwait2,         // epoll_pwait2
+        // inotify (inotify.rs).
+        253 => inotify::sys_inotify_init,         // inotify_init
+        254 => inotify::sys_inotify_add_watch,    // inotify_add_watch
+        255 => inotify::sys_inotify_rm_watch,     // inotify_rm_watch
+        294 => inotify::sys_inotify_init1,        // inotify_init1
         148 => sched::sys_sched_rr_get_interval,  // sched_rr_get_interval
         147 => sched::sys_sched_get_priority_min, // sched_get_priority_min
         146 => sched::sys_sched_get_priority_max, // sched_get_priority_max
@@ -84,6 +90,24 @@ pub fn entry(nr: u64) -> Option<Handler> {
         54 => socket::sys_setsockopt,  // setsockopt
         55 => socket::sys_getsockopt,  // getsockopt
         288 => socket::sys_accept4,    // accept4
+        // Extended attributes (xattr.rs).
+        188 => xattr::sys_setxattr,     // setxattr
+        189 => xattr::sys_lsetxattr,    // lsetxattr
+        190 => xattr::sys_fsetxattr,    // fsetxattr
+        191 => xattr::sys_getxattr,     // getxattr
+        192 => xattr::sys_lgetxattr,    // lgetxattr
+        193 => xattr::sys_fgetxattr,    // fgetxattr
+        194 => xattr::sys_listxattr,    // listxattr
+        195 => xattr::sys_llistxattr,   // llistxattr
+        196 => xattr::sys_flistxattr,   // flistxattr
+        197 => xattr::sys_removexattr,  // removexattr
+        198 => xattr::sys_lremovexattr, // lremovexattr
+        199 => xattr::sys_fremovexattr, // fremovexattr
+        // In-kernel copies (copy.rs, splice.rs).
+        326 => copy::sys_copy_file_range, // copy_file_range
+        275 => splice::sys_splice,        // splice
+        276 => splice::sys_tee,           // tee
+        278 => splice::sys_vmsplice,      // vmsplice
         // Readiness waits and sendfile (poll.rs, sendfile.rs).
         7 => poll::sys_poll,          // poll
         23 => poll::sys_select,       // select
@@ -107,6 +131,9 @@ pub fn entry(nr: u64) -> Option<Handler> {
         38 => time::sys_setitimer,      // setitimer
         73 => fd::sys_flock,            // flock
         98 => rusage::sys_getrusage,    // getrusage
+        100 => rusage::sys_times,       // times
+        125 => caps::sys_capget,        // capget
+        126 => caps::sys_capset,        // capset
         164 => time::sys_settimeofday,  // settimeofday
         227 => time::sys_clock_settime, // clock_settime
         // Path-based file syscalls (open.rs, stat.rs, dir.rs, attr.rs).

@@ -180,6 +180,7 @@ pub struct OpenFile {
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        super::inotify::released(self);
         if let Some(key) = self.lock_key.get() {
             let me = Owner::Description(std::ptr::from_ref(self) as usize);
             locks().release(*key, me);

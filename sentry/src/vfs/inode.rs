@@ -292,6 +292,30 @@ pub trait Inode: Send + Sync + Debug {
         Err(Errno::ENOSYS)
     }
 
+    /// The value of extended attribute `name` (a full name such as
+    /// `user.mime`; the syscall layer has checked the namespace and the
+    /// caller's permission). `ENODATA` if unset; `EOPNOTSUPP` where the
+    /// filesystem has no xattrs at all (procfs, sysfs).
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Sets `name` to `value`; `flags` is 0, `XATTR_CREATE` (`EEXIST` if
+    /// set) or `XATTR_REPLACE` (`ENODATA` if unset).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: i32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// The names of every extended attribute set (unfiltered).
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(Vec::new())
+    }
+
+    /// Removes `name`: `ENODATA` if unset.
+    fn removexattr(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// For a "magic" symlink (`/proc/PID/fd/N`, `/proc/PID/exe`): the
     /// dentry a walk that follows it lands on, whatever `readlink` says.
     /// `link` is the link's own dentry. `None` for ordinary symlinks.

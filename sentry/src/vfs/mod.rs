@@ -11,6 +11,7 @@ pub mod fdtable;
 pub mod file;
 pub mod host_file;
 pub mod inode;
+pub mod inotify;
 pub mod lock;
 pub mod pidfd;
 pub mod pipe;

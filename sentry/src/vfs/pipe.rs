@@ -211,6 +211,72 @@ impl Pipe {
         Ok(n)
     }
 
+    /// The queue notified whenever data, room or ends change.
+    pub fn wait_queue(&self) -> &WaitQueue {
+        &self.wq
+    }
+
+    /// For splice/tee: copies up to `buf.len()` bytes from the front of
+    /// the buffer without consuming them. `Ok(0)` at end of data (empty,
+    /// no writer), `EAGAIN` while empty with a writer.
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let st = self.lock();
+        if st.buf.is_empty() {
+            return if st.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let n = buf.len().min(st.buf.len());
+        for (dst, src) in buf.iter_mut().zip(st.buf.iter()) {
+            *dst = *src;
+        }
+        Ok(n)
+    }
+
+    /// Drops the first `n` bytes (what a [`Pipe::peek`] saw and a splice
+    /// passed on). A splice assumes it is the only reader meanwhile, as a
+    /// concurrent reader would see the same bytes.
+    pub fn consume(&self, n: usize) {
+        let mut st = self.lock();
+        let n = n.min(st.buf.len());
+        st.buf.drain(..n);
+        drop(st);
+        self.wq.notify();
+    }
+
+    /// For splice/tee/vmsplice into the pipe: the free room, `EPIPE` with
+    /// no reader, `EAGAIN` when full.
+    pub fn room(&self) -> Result<usize, Errno> {
+        let st = self.lock();
+        if st.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        match st.capacity.saturating_sub(st.buf.len()) {
+            0 => Err(Errno::EAGAIN),
+            n => Ok(n),
+        }
+    }
+
+    /// Appends all of `data`, which the caller sized by [`Pipe::room`]
+    /// (not atomic, unlike `write`). A racing writer may have taken the
+    /// room meanwhile; the buffer then briefly holds more than its
+    /// capacity rather than losing bytes already taken from the source.
+    pub fn push(&self, data: &[u8]) -> Result<usize, Errno> {
+        let mut st = self.lock();
+        if st.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        st.buf.extend(data);
+        drop(st);
+        self.wq.notify();
+        Ok(data.len())
+    }
+
     /// Readiness of a read end. `no_writer_since`: see [`PipeReader`].
     fn poll_read(&self, no_writer_since: Option<u64>) -> i16 {
         let st = self.lock();

@@ -326,6 +326,9 @@ struct State {
     lower: Option<LowerRef>,
     lower_stat: Option<gofer::Stat>,
     body: Body,
+    /// Extended attributes. A host node never copied up has none (the
+    /// gofer does not pass the host's through).
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 /// A tmpfs node (file, directory, symlink, device, FIFO or socket).
@@ -702,6 +705,7 @@ impl TmpInode {
                 lower,
                 lower_stat: None,
                 body: Body::new(fmt, parent),
+                xattrs: BTreeMap::new(),
             }),
         })
     }
@@ -1251,6 +1255,40 @@ impl Inode for TmpInode {
         Ok(())
     }
 
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.lock().xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> Result<(), Errno> {
+        let mut st = self.lock();
+        let exists = st.xattrs.contains_key(name);
+        if flags & libc::XATTR_CREATE != 0 && exists {
+            return Err(Errno::EEXIST);
+        }
+        if flags & libc::XATTR_REPLACE != 0 && !exists {
+            return Err(Errno::ENODATA);
+        }
+        // Like a chmod, an xattr makes a host node ours first.
+        if matches!(st.body, Body::File(_)) {
+            st.copy_up(&self.fs)?;
+        }
+        st.touch(false)?;
+        st.xattrs.insert(name.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(self.lock().xattrs.keys().cloned().collect())
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        let mut st = self.lock();
+        if st.xattrs.remove(name).is_none() {
+            return Err(Errno::ENODATA);
+        }
+        st.touch(false)
+    }
+
     fn statfs(&self) -> Result<StatFs, Errno> {
         if let Some(root) = self.fs.lower_root.get() {
             let h = root.handle()?;
@@ -1318,6 +1356,14 @@ impl Mappable for TmpInode {
 /// A regular file in no directory, as memfd_create makes (Linux's
 /// `shmem_file_setup`): the operations of an open of it. All such files
 /// live on one hidden tmpfs instance.
+/// For two tmpfs nodes: whether they are of the same filesystem
+/// instance (`None` if either is not a tmpfs node).
+pub(crate) fn same_tmpfs(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> Option<bool> {
+    let a = a.as_any().downcast_ref::<TmpInode>()?;
+    let b = b.as_any().downcast_ref::<TmpInode>()?;
+    Some(Arc::ptr_eq(&a.fs, &b.fs))
+}
+
 pub(crate) fn new_unlinked_file(mode: u32, uid: u32, gid: u32) -> Arc<dyn FileOps> {
     static FS: OnceLock<Arc<Fs>> = OnceLock::new();
     let fs = FS.get_or_init(Fs::new);
@@ -1712,6 +1758,36 @@ mod tests {
             assert_eq!(r.read(&mut one, 0), Ok(1));
             assert_eq!(err(root.lookup(b"missing")), Errno::ENOENT);
             assert!(root.statfs().unwrap().namelen > 0);
+        }
+
+        #[test]
+        fn xattrs_copy_up_lower_files() {
+            let dir = TempDir::new();
+            let root = start(dir.path());
+            let f = root.lookup(b"f").unwrap();
+            // A host file never copied up has none.
+            assert_eq!(f.getxattr(b"user.a"), Err(Errno::ENODATA));
+            assert_eq!(f.listxattr(), Ok(vec![]));
+            f.setxattr(b"user.a", b"v", 0).unwrap();
+            assert_eq!(f.getxattr(b"user.a"), Ok(b"v".to_vec()));
+            assert_eq!(
+                f.setxattr(b"user.a", b"w", libc::XATTR_CREATE),
+                Err(Errno::EEXIST)
+            );
+            assert_eq!(
+                f.setxattr(b"user.b", b"w", libc::XATTR_REPLACE),
+                Err(Errno::ENODATA)
+            );
+            // The data came along; the host file is untouched.
+            let o = f.open(libc::O_RDONLY).unwrap();
+            assert_eq!(read_all(&o), b"lower contents");
+            assert_eq!(f.listxattr(), Ok(vec![b"user.a".to_vec()]));
+            f.removexattr(b"user.a").unwrap();
+            assert_eq!(f.removexattr(b"user.a"), Err(Errno::ENODATA));
+            let d = root.lookup(b"d").unwrap();
+            d.setxattr(b"user.d", b"", 0).unwrap();
+            assert_eq!(d.getxattr(b"user.d"), Ok(vec![]));
+            assert_eq!(d.lookup(b"g").unwrap().stat().unwrap().size, 4);
         }
 
         #[test]
