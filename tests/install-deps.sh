@@ -4,7 +4,7 @@
 # at most once per invocation, and only when something is missing.
 set -eu
 
-PACKAGES="busybox-static gcc libc6-dev make bash coreutils findutils grep sed mawk tar gzip python3 sqlite3 perl git procps"
+PACKAGES="busybox-static gcc libc6-dev make bash coreutils findutils grep sed mawk tar gzip python3 sqlite3 perl git procps libpython3.11-testsuite"
 
 missing=""
 for pkg in $PACKAGES; do

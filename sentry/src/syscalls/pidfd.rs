@@ -27,8 +27,25 @@ pub fn install(t: &TaskCtx, tg: Arc<ThreadGroup>, nonblock: bool) -> Result<i32,
 /// non-blocking. EBADF for a bad fd or a file that is not a pidfd.
 pub fn target(t: &TaskCtx, fd: i32) -> Result<(Arc<ThreadGroup>, bool), Errno> {
     let f = t.fds().get(fd)?;
-    let p = pidfd_of(&f).ok_or(Errno::EBADF)?;
-    Ok((p.tg.clone(), f.flags() & libc::O_NONBLOCK != 0))
+    if let Some(p) = pidfd_of(&f) {
+        return Ok((p.tg.clone(), f.flags() & libc::O_NONBLOCK != 0));
+    }
+    // Linux also takes an open /proc/PID directory as a pidfd.
+    let tg = proc_dir_process(&f).ok_or(Errno::EBADF)?;
+    Ok((tg, f.flags() & libc::O_NONBLOCK != 0))
+}
+
+/// The process an open `/proc/PID` directory stands for: a numeric name in
+/// a directory that has procfs's `self` link.
+fn proc_dir_process(f: &crate::vfs::OpenFile) -> Option<Arc<ThreadGroup>> {
+    let d = f.dentry.as_ref()?;
+    let pid: i32 = std::str::from_utf8(&d.name).ok()?.parse().ok()?;
+    let parent = d.parent.as_ref()?;
+    let me = parent.inode.lookup(b"self").ok()?.readlink().ok()?;
+    if me.is_empty() || !me.iter().all(u8::is_ascii_digit) || !d.inode.stat().ok()?.is_dir() {
+        return None;
+    }
+    kernel().group(pid)
 }
 
 pub fn sys_pidfd_open(t: &mut TaskCtx, a: &Args) -> SysResult {
