@@ -422,6 +422,27 @@ pub fn exec(
         None => (main.entry, 0),
     };
     let stack_prot_exec = exec_stack;
+    // Set-user-ID and set-group-ID programs (of the sandbox's own users;
+    // nothing here reaches the host), and the capabilities exec grants.
+    let secure = {
+        let st = exe.dentry.inode.stat()?;
+        let mut c = lock(&t.tg().creds);
+        let mut secure = false;
+        if st.mode & libc::S_ISUID != 0 {
+            c.euid = st.uid;
+            secure |= c.euid != c.uid;
+        }
+        if st.mode & libc::S_ISGID != 0 && st.mode & libc::S_IXGRP != 0 {
+            c.egid = st.gid;
+            secure |= c.egid != c.gid;
+        }
+        c.suid = c.euid;
+        c.fsuid = c.euid;
+        c.sgid = c.egid;
+        c.fsgid = c.egid;
+        crate::syscalls::caps::on_exec(&mut c);
+        secure
+    };
     let info = StackInfo {
         argv: &argv,
         envp: &envp,
@@ -433,6 +454,7 @@ pub fn exec(
         vdso: k.platform.vdso_base(),
         creds: lock(&t.tg().creds).clone(),
         exec_stack: stack_prot_exec,
+        secure,
     };
     let layout = build_stack(t, &mm, &info)?;
 
@@ -466,7 +488,6 @@ pub fn exec(
         e.env_end = layout.env_end;
         e.auxv = layout.auxv;
     }
-    crate::syscalls::caps::on_exec(&mut lock(&t.tg().creds));
     lock(&t.tg().state).did_exec = true;
     if let Some(v) = lock(&t.tg().vfork_done).take() {
         *lock(&v.0) = true;

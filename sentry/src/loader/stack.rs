@@ -46,6 +46,8 @@ pub struct StackInfo<'a> {
     pub vdso: Option<u64>,
     pub creds: Creds,
     pub exec_stack: bool,
+    /// The program runs with other ids than its caller (AT_SECURE).
+    pub secure: bool,
 }
 
 #[derive(Debug)]
@@ -136,7 +138,7 @@ pub fn build_stack(
         (AT_EUID, u64::from(info.creds.euid)),
         (AT_GID, u64::from(info.creds.gid)),
         (AT_EGID, u64::from(info.creds.egid)),
-        (AT_SECURE, 0),
+        (AT_SECURE, u64::from(info.secure)),
         (AT_RANDOM, random_addr),
         (AT_HWCAP, hwcap),
         (AT_HWCAP2, hwcap2),
