@@ -262,6 +262,11 @@ impl PendingSignals {
         self.queue.iter_mut().any(f)
     }
 
+    /// Takes everything pending (a thread handing its signals on).
+    pub fn drain(&mut self) -> Vec<SigInfo> {
+        self.queue.drain(..).collect()
+    }
+
     /// Drops every pending instance of `sig`.
     pub fn discard(&mut self, sig: i32) {
         self.queue.retain(|q| q.signo != sig);

@@ -486,6 +486,7 @@ impl Task {
         lock(&self.pending).has_unblocked(mask)
             || lock(&self.tg.shared_pending).has_unblocked(mask)
             || self.tg_exiting()
+            || self.killed_by_exec.load(Ordering::Acquire)
     }
 
     pub fn tg_exiting(&self) -> bool {

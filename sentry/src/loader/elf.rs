@@ -330,6 +330,7 @@ fn kill_other_threads(t: &mut TaskCtx) -> Result<(), Errno> {
         let _r = k.exit_wq.register(&waker);
         let seq = waker.seq();
         if gone() {
+            take_over_leader(t);
             return Ok(());
         }
         waker.wait(
@@ -337,6 +338,34 @@ fn kill_other_threads(t: &mut TaskCtx) -> Result<(), Errno> {
             Some(std::time::Instant::now() + std::time::Duration::from_millis(10)),
         );
     }
+}
+
+/// A thread other than the leader that execs becomes the leader: it goes
+/// on under the process's pid, as Linux's de_thread does.
+fn take_over_leader(t: &mut TaskCtx) {
+    let pid = t.tg().pid;
+    if t.tid() == pid {
+        return;
+    }
+    let old = t.task.clone();
+    let mask = *lock(&old.mask);
+    let task = crate::kernel::task::Task::new(pid, old.tg.clone(), mask, old.comm());
+    for info in lock(&old.pending).drain() {
+        task.send_signal(info);
+    }
+    *lock(&task.sigaltstack) = *lock(&old.sigaltstack);
+    task.nice
+        .store(old.nice.load(Ordering::Acquire), Ordering::Release);
+    task.affinity
+        .store(old.affinity.load(Ordering::Acquire), Ordering::Release);
+    task.host_tid
+        .store(old.host_tid.load(Ordering::Acquire), Ordering::Release);
+    old.exited.store(true, Ordering::Release);
+    let k = t.kernel();
+    k.unregister_task(old.tid);
+    k.register(&task);
+    crate::kernel::task::set_current(&task);
+    t.task = task;
 }
 
 /// Replaces the image of the calling process. On success the thread's
