@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use super::poll::{install_mask, restore_mask};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
-use crate::kernel::signal::SigSet;
-use crate::kernel::task::lock;
 use crate::vfs::epoll::{
     EpollFile, EPOLLEXCLUSIVE, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EXCLUSIVE_OK_BITS,
 };
@@ -126,30 +125,6 @@ fn do_wait(t: &mut TaskCtx, a: &Args, timeout: Option<Duration>) -> SysResult {
     }
     t.copy_out(addr, &out)?;
     ok(found.len())
-}
-
-/// Installs a temporary signal mask for the wait (as ppoll does); put back
-/// by [`restore_mask`] unless the wait fails with EINTR, when signal
-/// delivery restores it after setting up the handler's frame.
-fn install_mask(t: &TaskCtx, addr: u64, size: u64) -> Result<bool, Errno> {
-    if addr == 0 {
-        return Ok(false);
-    }
-    if size != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let set = SigSet(t.read_obj::<u64>(addr)?).sanitized();
-    let old = std::mem::replace(&mut *lock(&t.task.mask), set);
-    *lock(&t.task.saved_mask) = Some(old);
-    Ok(true)
-}
-
-fn restore_mask(t: &TaskCtx, installed: bool, r: &SysResult) {
-    if installed && !matches!(r, Err(Errno::EINTR)) {
-        if let Some(old) = lock(&t.task.saved_mask).take() {
-            *lock(&t.task.mask) = old;
-        }
-    }
 }
 
 fn ms_timeout(ms: i32) -> Option<Duration> {

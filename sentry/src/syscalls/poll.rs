@@ -113,7 +113,7 @@ fn write_timeval(t: &mut TaskCtx, addr: u64, d: Duration) {
 /// put back by [`restore_mask`] unless the call fails with EINTR, in which
 /// case the signal-delivery path restores it after the handler's frame is
 /// set up (as `rt_sigsuspend` does).
-fn install_mask(t: &TaskCtx, addr: u64, size: u64) -> Result<bool, Errno> {
+pub(super) fn install_mask(t: &TaskCtx, addr: u64, size: u64) -> Result<bool, Errno> {
     if addr == 0 {
         return Ok(false);
     }
@@ -126,7 +126,7 @@ fn install_mask(t: &TaskCtx, addr: u64, size: u64) -> Result<bool, Errno> {
     Ok(true)
 }
 
-fn restore_mask<T>(t: &TaskCtx, installed: bool, r: &Result<T, Errno>) {
+pub(super) fn restore_mask<T>(t: &TaskCtx, installed: bool, r: &Result<T, Errno>) {
     if installed && !matches!(r, Err(Errno::EINTR)) {
         if let Some(old) = lock(&t.task.saved_mask).take() {
             *lock(&t.task.mask) = old;
