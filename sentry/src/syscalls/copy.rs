@@ -8,14 +8,13 @@
 use nix::errno::Errno;
 
 use super::fd::do_write;
+use super::fd::MAX_RW;
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::lock;
 use crate::vfs::tmpfs::same_tmpfs;
 use crate::vfs::OpenFile;
 
-/// Linux's MAX_RW_COUNT.
-const MAX_RW: usize = 0x7fff_f000;
 /// Bytes moved per read/write round.
 const CHUNK: usize = 256 << 10;
 

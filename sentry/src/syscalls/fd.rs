@@ -14,10 +14,10 @@ use crate::vfs::lock::{self, locks, Flavor, Lock, LockKind, Owner};
 use crate::vfs::{pipe, OpenFile};
 
 /// Linux's MAX_RW_COUNT: the most one read or write transfers.
-const MAX_RW: usize = 0x7fff_f000;
+pub(super) const MAX_RW: usize = 0x7fff_f000;
 /// What the sentry moves through its own buffer in one go.
 const CHUNK: usize = 4 << 20;
-const IOV_MAX: usize = 1024;
+pub(super) const IOV_MAX: usize = 1024;
 
 /// Runs a non-blocking file operation, sleeping while it would block
 /// unless the file is non-blocking.

@@ -4,12 +4,11 @@
 use nix::errno::Errno;
 
 use super::fd::do_write;
+use super::fd::MAX_RW;
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::lock;
 
-/// Linux's MAX_RW_COUNT.
-const MAX_RW: usize = 0x7fff_f000;
 /// Bytes moved per read/write round.
 const CHUNK: usize = 64 << 10;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::fd::{raise_sigpipe, read_iovecs};
+use super::fd::{raise_sigpipe, read_iovecs, IOV_MAX, MAX_RW};
 use super::path::{check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_WRITE};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
@@ -35,9 +35,6 @@ const SOCKADDR_UN: usize = 110;
 const SUN_PATH: usize = 2;
 /// Most fds one `SCM_RIGHTS` message carries.
 const SCM_MAX_FD: usize = 253;
-const UIO_MAXIOV: u64 = 1024;
-/// Linux's `MAX_RW_COUNT`.
-const MAX_RW: usize = 0x7fff_f000;
 /// What the sentry copies in one go.
 const CHUNK: usize = 4 << 20;
 /// `sizeof(struct cmsghdr)` and `sizeof(struct msghdr)` on x86_64.
@@ -682,13 +679,10 @@ fn read_msghdr(t: &TaskCtx, addr: u64) -> Result<MsgHdr, Errno> {
         .map_err(|_| Errno::EINVAL)?
         .min(SOCKADDR_STORAGE);
     let iovlen = read_u64(&raw, 24);
-    if iovlen > UIO_MAXIOV {
+    if iovlen > IOV_MAX as u64 {
         return Err(Errno::EMSGSIZE);
     }
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "checked against UIO_MAXIOV"
-    )]
+    #[allow(clippy::cast_possible_truncation, reason = "checked against IOV_MAX")]
     let iovs = read_iovecs(t, read_u64(&raw, 16), iovlen as i32)?;
     Ok(MsgHdr {
         name: read_u64(&raw, 0),
