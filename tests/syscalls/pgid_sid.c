@@ -17,7 +17,9 @@ int main(int argc, char **argv)
     CHECK_EQ(getpgid(0), getpgrp());
     CHECK_EQ(getpgid(me), getpgrp());
     CHECK_EQ(getsid(0), getsid(me));
-    CHECK(getsid(0) > 0);
+    /* 0 when our session leader is outside our pid namespace (CI runs
+     * this way), so only the sign is certain here. */
+    CHECK(getsid(0) >= 0);
     CHECK_ERR(getpgid(0x3fffffff), ESRCH);
     CHECK_ERR(getsid(0x3fffffff), ESRCH);
     CHECK_ERR(setpgid(0x3fffffff, 0), ESRCH);
