@@ -104,12 +104,19 @@ int main(void)
     CHECK_SIGNALED(wait_status(pid), SIGKILL);
     int p[2];
     CHECK_OK(pipe(p));
+    /* Blocked until sigsuspend, so the signal cannot slip in between the
+     * child's check of count and its sleep. */
+    sigset_t usr1, open_mask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    CHECK_OK(sigprocmask(SIG_BLOCK, &usr1, &open_mask));
+    sigdelset(&open_mask, SIGUSR1);
     pid = CHECK_OK(fork());
     if (pid == 0) {
         count = 0;
         write(p[1], "r", 1);
         while (count == 0)
-            pause();
+            sigsuspend(&open_mask);
         _exit(last_code == SI_USER && last_pid == getppid() ? 42 : 1);
     }
     char c;

@@ -25,7 +25,10 @@ pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_LINUX_IMMUTABLE: u32 = 9;
+pub const CAP_IPC_LOCK: u32 = 14;
+pub const CAP_IPC_OWNER: u32 = 15;
 pub const CAP_SYS_CHROOT: u32 = 18;
+pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_RESOURCE: u32 = 24;
@@ -143,6 +146,19 @@ pub fn may_signal_group(t: &TaskCtx, target: &ThreadGroup, sig: i32) -> bool {
     let them = lock(&target.creds).clone();
     let same_session = lock(&t.tg().state).sid == lock(&target.state).sid;
     may_signal(&me, &them, sig, same_session)
+}
+
+/// Linux's `__ptrace_may_access` for PTRACE_MODE_READ_REALCREDS between
+/// different processes: the caller's real uid and gid must be all of the
+/// target's real, effective and saved ids, or it holds CAP_SYS_PTRACE.
+pub fn may_inspect(me: &Creds, target: &Creds) -> bool {
+    ([target.uid, target.euid, target.suid]
+        .iter()
+        .all(|&u| u == me.uid)
+        && [target.gid, target.egid, target.sgid]
+            .iter()
+            .all(|&g| g == me.gid))
+        || capable(me, CAP_SYS_PTRACE)
 }
 
 /// Checks the header's version: unknown versions make the kernel write

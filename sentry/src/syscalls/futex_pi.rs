@@ -350,11 +350,12 @@ pub fn sys_get_robust_list(t: &mut TaskCtx, a: &Args) -> SysResult {
         t.tid()
     } else {
         let task = kernel().task(pid).ok_or(Errno::ESRCH)?;
-        // Without CAP_SYS_PTRACE: only threads of the same user.
-        let mine = lock(&t.tg().creds).euid;
-        let theirs = lock(&task.tg.creds).euid;
-        if mine != theirs && mine != 0 {
-            return Err(Errno::EPERM);
+        if !Arc::ptr_eq(&task.tg, t.tg()) {
+            let mine = lock(&t.tg().creds).clone();
+            let theirs = lock(&task.tg.creds).clone();
+            if !super::caps::may_inspect(&mine, &theirs) {
+                return Err(Errno::EPERM);
+            }
         }
         task.tid
     };

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
+use super::path::{check_sticky, Ids, MAY_READ, MAY_WRITE};
 use super::time::{duration_of, read_timespec};
-use super::{ok, Args, SysResult};
+use super::{caps, ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::{lock, Creds};
 use crate::kernel::wait::WaitQueue;
@@ -57,19 +58,18 @@ impl Queue {
         lock(&self.msgs).iter().map(|m| m.1.len()).sum()
     }
 
-    /// Whether `c` may open it for `acc` (MAY_READ 4 / MAY_WRITE 2 bits).
-    fn permits(&self, c: &Creds, acc: u32) -> bool {
-        if c.fsuid == 0 {
-            return true;
+    /// The inode attributes permission checks see.
+    fn stat(&self) -> Stat {
+        Stat {
+            ino: self.ino,
+            mode: libc::S_IFREG | self.mode,
+            nlink: 1,
+            uid: self.uid,
+            gid: self.gid,
+            size: 80,
+            blksize: 4096,
+            ..Stat::default()
         }
-        let bits = if c.fsuid == self.uid {
-            self.mode >> 6
-        } else if c.fsgid == self.gid || c.groups.contains(&self.gid) {
-            self.mode >> 3
-        } else {
-            self.mode
-        };
-        acc & !bits & 7 == 0
     }
 }
 
@@ -121,16 +121,7 @@ impl FileOps for MqFile {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat {
-            ino: self.q.ino,
-            mode: libc::S_IFREG | self.q.mode,
-            nlink: 1,
-            uid: self.q.uid,
-            gid: self.q.gid,
-            size: 80,
-            blksize: 4096,
-            ..Stat::default()
-        })
+        Ok(self.q.stat())
     }
 
     fn anon_name(&self) -> String {
@@ -188,8 +179,8 @@ pub fn sys_mq_open(t: &mut TaskCtx, a: &Args) -> SysResult {
             if oflag & libc::O_CREAT == 0 {
                 return Err(Errno::ENOENT);
             }
-            let root = c.euid == 0;
-            if qs.len() >= QUEUES_MAX && !root {
+            let privileged = caps::capable(&c, caps::CAP_SYS_RESOURCE);
+            if qs.len() >= QUEUES_MAX && !privileged {
                 return Err(Errno::ENOSPC);
             }
             let (maxmsg, msgsize) = match attr {
@@ -197,7 +188,7 @@ pub fn sys_mq_open(t: &mut TaskCtx, a: &Args) -> SysResult {
                     if maxmsg <= 0 || msgsize <= 0 {
                         return Err(Errno::EINVAL);
                     }
-                    let (mm, ms) = if root {
+                    let (mm, ms) = if privileged {
                         (HARD_MSGMAX, HARD_MSGSIZEMAX)
                     } else {
                         (MSG_MAX, MSGSIZE_MAX)
@@ -228,14 +219,12 @@ pub fn sys_mq_open(t: &mut TaskCtx, a: &Args) -> SysResult {
                 return Err(Errno::EEXIST);
             }
             let acc = match oflag & libc::O_ACCMODE {
-                libc::O_RDONLY => 4,
-                libc::O_WRONLY => 2,
-                libc::O_RDWR => 6,
+                libc::O_RDONLY => MAY_READ,
+                libc::O_WRONLY => MAY_WRITE,
+                libc::O_RDWR => MAY_READ | MAY_WRITE,
                 _ => return Err(Errno::EINVAL),
             };
-            if !q.permits(&c, acc) {
-                return Err(Errno::EACCES);
-            }
+            Ids::fs(t).check(&q.stat(), acc)?;
             Arc::clone(q)
         }
     };
@@ -247,14 +236,16 @@ pub fn sys_mq_open(t: &mut TaskCtx, a: &Args) -> SysResult {
 
 pub fn sys_mq_unlink(t: &mut TaskCtx, a: &Args) -> SysResult {
     let name = read_name(t, a.u64(0))?;
-    let c = creds(t);
     let mut qs = lock(&QUEUES);
     let q = qs.get(&name).ok_or(Errno::ENOENT)?;
-    // The mqueue root is sticky (01777) and root's: only the queue's
-    // owner (or root) may remove it.
-    if c.fsuid != 0 && c.fsuid != q.uid {
-        return Err(Errno::EPERM);
-    }
+    // The queues live in mqueuefs's root directory, sticky (01777) and
+    // owned by uid 0.
+    let root_dir = Stat {
+        mode: libc::S_IFDIR | libc::S_ISVTX | 0o777,
+        nlink: 2,
+        ..Stat::default()
+    };
+    check_sticky(&Ids::fs(t), &root_dir, &q.stat())?;
     qs.remove(&name);
     ok(0)
 }

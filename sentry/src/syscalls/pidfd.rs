@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
+use super::caps::may_signal_group;
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::run::send_to_group;
@@ -90,8 +91,12 @@ pub fn sys_pidfd_send_signal(t: &mut TaskCtx, a: &Args) -> SysResult {
         if info.signo != sig {
             return Err(Errno::EINVAL);
         }
-        // Only the kernel may claim SI_USER-like codes for another process.
-        if (info.code >= 0 || info.code == SI_TKILL) && !Arc::ptr_eq(&tg, t.tg()) {
+        // Only the calling thread itself may be sent SI_USER-like codes
+        // (Linux compares the pidfd's pid with the caller's thread pid),
+        // and never a whole process group.
+        if (tg.pid != t.tid() || scope == PIDFD_SIGNAL_PROCESS_GROUP)
+            && (info.code >= 0 || info.code == SI_TKILL)
+        {
             return Err(Errno::EPERM);
         }
         info
@@ -103,16 +108,30 @@ pub fn sys_pidfd_send_signal(t: &mut TaskCtx, a: &Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     if scope == PIDFD_SIGNAL_PROCESS_GROUP {
+        // Like kill(-pgid): success if any member may be signalled.
         let pgid = lock(&tg.state).pgid;
+        let mut result = Err(Errno::ESRCH);
         for g in kernel().groups() {
             let s = lock(&g.state);
             let hit = s.pgid == pgid && !s.zombie;
             drop(s);
-            if hit {
+            if !hit {
+                continue;
+            }
+            if may_signal_group(t, &g, sig) {
                 send_to_group(&g, info);
+                result = Ok(());
+            } else if result.is_err() {
+                result = Err(Errno::EPERM);
             }
         }
-    } else if scope == PIDFD_SIGNAL_THREAD {
+        result?;
+        return ok(0);
+    }
+    if !may_signal_group(t, &tg, sig) {
+        return Err(Errno::EPERM);
+    }
+    if scope == PIDFD_SIGNAL_THREAD {
         // A process pidfd names its leader thread.
         let leader = kernel()
             .task(tg.pid)

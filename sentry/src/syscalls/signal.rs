@@ -335,19 +335,27 @@ pub fn sys_tkill(t: &mut TaskCtx, a: &Args) -> SysResult {
 
 pub fn sys_rt_sigqueueinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
     let (pid, sig) = (a.i32(0), a.i32(1));
-    valid_sig(sig)?;
     let raw: [u8; 128] = t
         .copy_in_vec(a.u64(2), 128)?
         .try_into()
         .map_err(|_| Errno::EFAULT)?;
     let mut info = SigInfo::from_bytes(&raw);
-    // Processes may not pretend to be the kernel.
-    if (info.code >= 0 || info.code == SI_TKILL) && pid != t.pid() {
+    // Processes may not pretend to be the kernel, kill() or tgkill()
+    // (Linux compares with the calling thread's id).
+    if (info.code >= 0 || info.code == SI_TKILL) && pid != t.tid() {
         return Err(Errno::EPERM);
     }
     info.signo = sig;
     let g = kernel().group(pid).ok_or(Errno::ESRCH)?;
-    send_to_group(&g, info);
+    if !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if !super::caps::may_signal_group(t, &g, sig) {
+        return Err(Errno::EPERM);
+    }
+    if !lock(&g.state).zombie {
+        send_to_group(&g, info);
+    }
     ok(0)
 }
 
@@ -372,6 +380,9 @@ pub fn sys_rt_tgsigqueueinfo(t: &mut TaskCtx, a: &Args) -> SysResult {
         .ok_or(Errno::ESRCH)?;
     if !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
+    }
+    if !super::caps::may_signal_group(t, &task.tg, sig) {
+        return Err(Errno::EPERM);
     }
     info.signo = sig;
     send_to_thread(&task, info);

@@ -154,7 +154,8 @@ pub fn sys_shmctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             ok(0)
         }
         shm::SHM_LOCK | shm::SHM_UNLOCK => {
-            shm::set_locked(id, &c, cmd == shm::SHM_LOCK)?;
+            let memlock = t.tg().rlimit(libc::RLIMIT_MEMLOCK).cur;
+            shm::set_locked(id, &c, cmd == shm::SHM_LOCK, memlock)?;
             ok(0)
         }
         _ => Err(Errno::EINVAL),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
+use super::caps::{self, CAP_SYS_ADMIN};
 use super::{ok, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::{kernel, lock};
@@ -26,6 +27,7 @@ const TIOCSPGRP: u64 = 0x5410;
 const TIOCOUTQ: u64 = 0x5411;
 const TIOCGWINSZ: u64 = 0x5413;
 const TIOCSWINSZ: u64 = 0x5414;
+const TIOCSTI: u64 = 0x5412;
 const TIOCNOTTY: u64 = 0x5422;
 const TIOCGETD: u64 = 0x5424;
 const TCSBRKP: u64 = 0x5425;
@@ -38,6 +40,7 @@ const TIOCGPTN: u64 = 0x8004_5430;
 const TIOCSPTLCK: u64 = 0x4004_5431;
 const TIOCGPTLCK: u64 = 0x8004_5439;
 const TIOCGPTPEER: u64 = 0x5441;
+const TIOCGEXCL: u64 = 0x8004_5440;
 
 /// `struct termios2`: termios plus input and output speeds.
 const TERMIOS2_SIZE: usize = TERMIOS_SIZE + 8;
@@ -81,8 +84,17 @@ pub fn ioctl(t: &mut TaskCtx, f: &Arc<OpenFile>, cmd: u64, arg: u64) -> Option<S
         }
         // pty drivers keep nothing in flight (no chars_in_buffer).
         TIOCOUTQ => t.write_obj(arg, &0i32).and_then(|()| ok(0)),
-        // The sandbox's root bypasses exclusive mode anyway.
-        TIOCEXCL | TIOCNXCL => ok(0),
+        // Exclusive mode belongs to the side the fd is (not the pair's
+        // slave, as Linux's tty_ioctl uses `tty`, not `real_tty`); only
+        // the slave can be opened again, so only its flag matters.
+        TIOCEXCL | TIOCNXCL => {
+            tty.set_exclusive(master, cmd == TIOCEXCL);
+            ok(0)
+        }
+        TIOCGEXCL => t
+            .write_obj(arg, &i32::from(tty.exclusive(master)))
+            .and_then(|()| ok(0)),
+        TIOCSTI => simulate_input(t, &tty, master, arg),
         TIOCGETD => t.write_obj(arg, &0i32).and_then(|()| ok(0)),
         TIOCSCTTY => set_ctty(t, f, &tty, arg),
         TIOCNOTTY => notty(t, &tty, master),
@@ -131,9 +143,23 @@ fn flush(tty: &Arc<Tty>, master: bool, arg: u64) -> SysResult {
     ok(0)
 }
 
+/// TIOCSTI (`tiocsti`): queues one byte as if it had been received.
+/// Someone else's terminal needs CAP_SYS_ADMIN (this is Linux with
+/// `dev.tty.legacy_tiocsti` = 1, its default). As in Linux, the byte
+/// goes to the line discipline of the side the fd is: on the master it
+/// becomes something the master reads.
+fn simulate_input(t: &mut TaskCtx, tty: &Arc<Tty>, master: bool, arg: u64) -> SysResult {
+    if (master || !is_ctty(t, tty)) && !caps::has(t, CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let c: u8 = t.read_obj(arg)?;
+    tty.simulate_input(master, c);
+    ok(0)
+}
+
 /// TIOCSCTTY (`tiocsctty`): a session leader without a controlling
-/// terminal takes this one; `arg == 1` lets root steal it from another
-/// session.
+/// terminal takes this one; `arg == 1` with CAP_SYS_ADMIN steals it from
+/// another session.
 fn set_ctty(t: &mut TaskCtx, f: &Arc<OpenFile>, tty: &Arc<Tty>, arg: u64) -> SysResult {
     let tg = t.tg().clone();
     let (sid, pgid, has_ctty) = {
@@ -148,15 +174,15 @@ fn set_ctty(t: &mut TaskCtx, f: &Arc<OpenFile>, tty: &Arc<Tty>, arg: u64) -> Sys
     if !leader || has_ctty {
         return Err(Errno::EPERM);
     }
-    let root = lock(&tg.creds).euid == 0;
+    let admin = caps::has(t, CAP_SYS_ADMIN);
     if tty_sid != 0 {
-        if arg == 1 && root {
+        if arg == 1 && admin {
             clear_session_ctty(tty_sid, tty);
         } else {
             return Err(Errno::EPERM);
         }
     }
-    if !f.readable() && !root {
+    if !f.readable() && !admin {
         return Err(Errno::EPERM);
     }
     tty.set_session(sid, pgid);

@@ -131,6 +131,10 @@ struct TtyState {
     stopped: bool,
     /// `TIOCSPTLCK`: the slave cannot be opened while locked.
     locked: bool,
+    /// `TIOCEXCL` on each side: a set slave flag makes further opens of
+    /// the slave EBUSY without CAP_SYS_ADMIN.
+    slave_exclusive: bool,
+    master_exclusive: bool,
     master_open: bool,
     slaves: usize,
     slave_opened: bool,
@@ -414,6 +418,8 @@ impl Tty {
                 lnext: false,
                 stopped: false,
                 locked: true,
+                slave_exclusive: false,
+                master_exclusive: false,
                 master_open: true,
                 slaves: 0,
                 slave_opened: false,
@@ -465,6 +471,39 @@ impl Tty {
         lock(&self.st).locked = locked;
     }
 
+    /// TIOCEXCL/TIOCNXCL on the master (`master`) or the slave side.
+    pub fn set_exclusive(&self, master: bool, on: bool) {
+        let mut st = lock(&self.st);
+        if master {
+            st.master_exclusive = on;
+        } else {
+            st.slave_exclusive = on;
+        }
+    }
+
+    /// TIOCGEXCL.
+    pub fn exclusive(&self, master: bool) -> bool {
+        let st = lock(&self.st);
+        if master {
+            st.master_exclusive
+        } else {
+            st.slave_exclusive
+        }
+    }
+
+    /// TIOCSTI: `c` as if the slave had received it from the master (it
+    /// goes through input processing and may signal the foreground
+    /// group), or, on the master side, as if the slave had written it raw.
+    pub fn simulate_input(&self, master: bool, c: u8) {
+        if master {
+            lock(&self.st).output.push_back(c);
+            self.wq.notify();
+        } else {
+            // A full input queue drops the byte, as a full tty buffer does.
+            let _ = self.master_write(&[c]);
+        }
+    }
+
     /// The controlling session's sid (0: none) and foreground group.
     pub fn session_pgrp(&self) -> (i32, i32) {
         let st = lock(&self.st);
@@ -509,13 +548,15 @@ impl Tty {
         Ok(())
     }
 
-    /// Opens the slave side: `EIO` while locked or once the master is gone.
+    /// Opens the slave side: `EIO` while locked or once the master is gone,
+    /// `EBUSY` in exclusive mode (`tty_reopen`).
     pub fn open_slave(self: &Arc<Tty>) -> Result<Arc<dyn FileOps>, Errno> {
         {
             let mut st = lock(&self.st);
             if st.locked || !st.master_open {
                 return Err(Errno::EIO);
             }
+            check_exclusive(&st)?;
             st.slaves += 1;
             st.slave_opened = true;
         }
@@ -1003,6 +1044,21 @@ fn maybe_set_ctty(tg: &Arc<ThreadGroup>, tty: &Arc<Tty>) {
     s.ctty = Some(tty.clone());
 }
 
+/// A slave in exclusive mode opens again only for CAP_SYS_ADMIN.
+fn check_exclusive(st: &TtyState) -> Result<(), Errno> {
+    if !st.slave_exclusive {
+        return Ok(());
+    }
+    let admin = current().is_some_and(|task| {
+        crate::syscalls::caps::capable(&lock(&task.tg.creds), crate::syscalls::caps::CAP_SYS_ADMIN)
+    });
+    if admin {
+        Ok(())
+    } else {
+        Err(Errno::EBUSY)
+    }
+}
+
 /// `/dev/tty`: the caller's controlling terminal (`ENXIO` without one).
 pub fn open_current_tty() -> Result<Arc<dyn FileOps>, Errno> {
     let task = current().ok_or(Errno::ENXIO)?;
@@ -1014,6 +1070,7 @@ pub fn open_current_tty() -> Result<Arc<dyn FileOps>, Errno> {
     if !st.master_open {
         return Err(Errno::EIO);
     }
+    check_exclusive(&st)?;
     st.slaves += 1;
     st.slave_opened = true;
     drop(st);

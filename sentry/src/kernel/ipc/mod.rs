@@ -3,8 +3,9 @@
 //!
 //! Each kind keeps its objects in a table keyed by id; an id is
 //! `seq * 32768 + index` as in Linux's `ipc_ids`, so a stale id does not
-//! reach a newer object in the same slot. There are no capabilities in
-//! the sentry: euid 0 stands for CAP_IPC_OWNER and CAP_SYS_ADMIN.
+//! reach a newer object in the same slot. Privilege is Linux's:
+//! CAP_IPC_OWNER overrides the mode bits, CAP_SYS_ADMIN ownership for
+//! IPC_SET/IPC_RMID, CAP_IPC_LOCK ownership for SHM_LOCK.
 
 pub mod msg;
 pub mod sem;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use crate::kernel::task::{Creds, ThreadGroup};
+use crate::syscalls::caps::{capable, CAP_IPC_OWNER, CAP_SYS_ADMIN};
 
 pub const IPC_PRIVATE: i32 = 0;
 pub const IPC_CREAT: i32 = 0o1000;
@@ -67,17 +69,23 @@ impl Perm {
     pub fn allows(&self, c: &Creds, flag: u32) -> bool {
         let requested = (flag >> 6) | (flag >> 3) | flag;
         let mut granted = self.mode;
-        if c.euid == self.cuid || c.euid == self.uid {
+        if self.owned_by(c) {
             granted >>= 6;
         } else if in_group(c, self.cgid) || in_group(c, self.gid) {
             granted >>= 3;
         }
-        requested & !granted & 0o7 == 0 || c.euid == 0
+        requested & !granted & 0o7 == 0 || capable(c, CAP_IPC_OWNER)
     }
 
-    /// Who may IPC_SET and IPC_RMID: the owner, the creator, or root.
+    /// Whether `c`'s euid is the owner's or the creator's.
+    pub fn owned_by(&self, c: &Creds) -> bool {
+        c.euid == self.uid || c.euid == self.cuid
+    }
+
+    /// Who may IPC_SET and IPC_RMID (`ipcctl_obtain_check`): the owner,
+    /// the creator, or CAP_SYS_ADMIN.
     pub fn is_owner(&self, c: &Creds) -> bool {
-        c.euid == 0 || c.euid == self.uid || c.euid == self.cuid
+        self.owned_by(c) || capable(c, CAP_SYS_ADMIN)
     }
 
     /// `struct ipc64_perm` as the application sees it.
@@ -120,8 +128,9 @@ pub fn exit_process(tg: &ThreadGroup) {
     }
 }
 
+/// Linux's `in_group_p`: the filesystem gid or a supplementary group.
 fn in_group(c: &Creds, g: u32) -> bool {
-    c.egid == g || c.groups.contains(&g)
+    c.fsgid == g || c.groups.contains(&g)
 }
 
 /// Seconds since the epoch, for the *_time fields.

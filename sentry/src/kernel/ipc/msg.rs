@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use super::{lookup_key, now_secs, KeyLookup, Perm, Table, PERM_SIZE};
 use crate::kernel::task::{lock, Creds};
 use crate::kernel::wait::WaitQueue;
+use crate::syscalls::caps::{capable, CAP_SYS_RESOURCE};
 
 /// Linux's defaults: largest message, bytes per queue, queues.
 pub const MSGMAX: usize = 8192;
@@ -205,7 +206,7 @@ impl MsgQueue {
     }
 
     /// IPC_SET: owner, mode and msg_qbytes (raising it past MSGMNB needs
-    /// root, standing in for CAP_SYS_RESOURCE).
+    /// CAP_SYS_RESOURCE).
     pub fn set(&self, c: &Creds, raw: &[u8]) -> Result<(), Errno> {
         {
             let mut st = lock(&self.state);
@@ -215,7 +216,7 @@ impl MsgQueue {
             let mut q = [0u8; 8];
             q.copy_from_slice(&raw[88..96]);
             let qbytes = u64::from_ne_bytes(q);
-            if qbytes > MSGMNB && c.euid != 0 {
+            if qbytes > MSGMNB && !capable(c, CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             st.perm.set_from(raw);

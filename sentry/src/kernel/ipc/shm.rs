@@ -17,6 +17,7 @@ use super::{lookup_key, now_secs, KeyLookup, Perm, Table, IPC_PRIVATE, PERM_SIZE
 use crate::kernel::task::{lock, Creds};
 use crate::mm::shm::AnonShared;
 use crate::mm::{Frame, Mappable, PAGE_SIZE};
+use crate::syscalls::caps::{capable, CAP_IPC_LOCK};
 
 /// Smallest and largest segment (SHMMIN, SHMMAX's default).
 pub const SHMMIN: u64 = 1;
@@ -215,11 +216,13 @@ pub fn rmid(id: i32, c: &Creds) -> Result<(), Errno> {
 }
 
 /// shmctl(SHM_LOCK / SHM_UNLOCK): the sentry never swaps, so only the
-/// SHM_LOCKED flag changes.
-pub fn set_locked(id: i32, c: &Creds, on: bool) -> Result<(), Errno> {
+/// SHM_LOCKED flag changes. Without CAP_IPC_LOCK only the owner or
+/// creator may, and SHM_LOCK also needs a non-zero RLIMIT_MEMLOCK
+/// (`memlock`).
+pub fn set_locked(id: i32, c: &Creds, on: bool, memlock: u64) -> Result<(), Errno> {
     let seg = lock(&SHM).get(id)?;
     let mut m = lock(&seg.meta);
-    if !m.perm.is_owner(c) {
+    if !capable(c, CAP_IPC_LOCK) && (!m.perm.owned_by(c) || (on && memlock == 0)) {
         return Err(Errno::EPERM);
     }
     if on {
