@@ -530,10 +530,19 @@ impl MemoryManager {
                 a += PAGE_SIZE;
                 continue;
             }
-            let frame = match g.new_frame(&v, a) {
-                Ok(f) => f,
-                Err(e) if a == page => return Err(e),
-                Err(_) => break,
+            let frame = if a == page {
+                g.new_frame(&v, a)?
+            } else {
+                match g.frame_around(&v, a) {
+                    Some(f) => f,
+                    None => {
+                        if let Some(r) = run.take() {
+                            runs.push((r, a));
+                        }
+                        a += PAGE_SIZE;
+                        continue;
+                    }
+                }
             };
             let prot = host_prot(&v, Arc::strong_count(&frame) == 1);
             let off = frame.offset();
@@ -950,6 +959,16 @@ impl Inner {
                 obj.frame(idx).map_err(|_| FaultError::Bus)
             }
             _ => memfile().alloc_one().map_err(|_| FaultError::Bus),
+        }
+    }
+
+    /// The frame fault-around installs at the not-yet-populated page `a`
+    /// of `v` besides the faulting page, if any.
+    fn frame_around(&self, v: &Vma, a: u64) -> Option<Arc<Frame>> {
+        let idx = v.pgoff + (a - v.start) / PAGE_SIZE;
+        match &v.kind {
+            VmaKind::File(obj) | VmaKind::Shm(obj) => obj.frame_around(idx),
+            _ => memfile().alloc_one().ok(),
         }
     }
 

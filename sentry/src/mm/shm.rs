@@ -28,6 +28,15 @@ impl AnonShared {
     }
 }
 
+impl AnonShared {
+    /// Pages that exist (were touched), as Linux counts a shmem file's
+    /// page cache.
+    pub fn resident(&self) -> u64 {
+        let n = self.pages.lock().unwrap_or_else(|e| e.into_inner()).len();
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+}
+
 impl Mappable for AnonShared {
     fn frame(&self, idx: u64) -> Result<Arc<Frame>, Errno> {
         if idx >= self.len.div_ceil(PAGE_SIZE) {
@@ -40,6 +49,11 @@ impl Mappable for AnonShared {
         let f = memfile().alloc_one()?;
         p.insert(idx, f.clone());
         Ok(f)
+    }
+
+    fn frame_around(&self, idx: u64) -> Option<Arc<Frame>> {
+        let p = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        p.get(&idx).cloned()
     }
 
     fn maps_identity(&self) -> (u64, u64, String) {

@@ -12,6 +12,14 @@ pub trait Mappable: Send + Sync + std::fmt::Debug {
     /// The page at page index `idx`, allocated if needed. An index past the
     /// end of a file is an error (the access gets SIGBUS).
     fn frame(&self, idx: u64) -> Result<Arc<Frame>, Errno>;
+    /// The page at `idx` for fault-around, which installs the neighbours
+    /// of a faulting page. `None` leaves the page for its own fault.
+    /// Shared anonymous memory only offers pages that exist, as Linux's
+    /// fault-around maps only pages already in the page cache: a page
+    /// nobody touched stays unallocated (and out of SHM_INFO's shm_rss).
+    fn frame_around(&self, idx: u64) -> Option<Arc<Frame>> {
+        self.frame(idx).ok()
+    }
     /// Device, inode and path shown in `/proc/PID/maps`.
     fn maps_identity(&self) -> (u64, u64, String);
 }

@@ -6,8 +6,10 @@ use std::sync::{Arc, OnceLock};
 use nix::errno::Errno;
 
 use super::{pid::pid_dir, Attr, Entries, Gen, ProcDir, ProcFile, ProcLink};
+use crate::kernel::ipc::{msg, sem, shm};
 use crate::kernel::task::{current, kernel, lock, PID_MAX};
 use crate::syscalls::info::{RELEASE, VERSION};
+use crate::syscalls::mqueue as mq;
 use crate::vfs::Inode;
 
 /// What `/proc` passes through from the host, captured at boot before
@@ -222,6 +224,26 @@ fn sys_dir() -> Arc<dyn Inode> {
             ("pid_max", fixed(108, format!("{PID_MAX}\n"))),
             ("random", random),
             ("version", fixed(109, format!("{VERSION}\n"))),
+            // The System V IPC limits the sentry enforces.
+            ("msgmax", fixed(140, format!("{}\n", msg::MSGMAX))),
+            ("msgmnb", fixed(141, format!("{}\n", msg::MSGMNB))),
+            ("msgmni", fixed(142, format!("{}\n", msg::MSGMNI))),
+            (
+                "sem",
+                fixed(
+                    143,
+                    format!(
+                        "{}\t{}\t{}\t{}\n",
+                        sem::SEMMSL,
+                        sem::SEMMNS,
+                        sem::SEMOPM,
+                        sem::SEMMNI
+                    ),
+                ),
+            ),
+            ("shmall", fixed(144, format!("{}\n", shm::SHMALL))),
+            ("shmmax", fixed(145, format!("{}\n", shm::SHMMAX))),
+            ("shmmni", fixed(146, format!("{}\n", shm::SHMMNI))),
         ],
     );
     let vm = dir(
@@ -231,10 +253,24 @@ fn sys_dir() -> Arc<dyn Inode> {
             ("overcommit_memory", fixed(122, "0\n")),
         ],
     );
+    let mqueue = dir(
+        150,
+        vec![
+            ("msg_default", fixed(151, format!("{}\n", mq::MSG_DEFAULT))),
+            ("msg_max", fixed(152, format!("{}\n", mq::MSG_MAX))),
+            (
+                "msgsize_default",
+                fixed(153, format!("{}\n", mq::MSGSIZE_DEFAULT)),
+            ),
+            ("msgsize_max", fixed(154, format!("{}\n", mq::MSGSIZE_MAX))),
+            ("queues_max", fixed(155, format!("{}\n", mq::QUEUES_MAX))),
+        ],
+    );
     let fs = dir(
         130,
         vec![
             ("file-max", fixed(131, "9223372036854775807\n")),
+            ("mqueue", mqueue),
             ("nr_open", fixed(132, "1048576\n")),
             (
                 "pipe-max-size",

@@ -21,7 +21,7 @@ mod inotify;
 mod limits;
 mod memfd;
 mod mmap;
-mod mqueue;
+pub mod mqueue;
 pub mod names;
 mod open;
 pub mod path;

@@ -24,11 +24,11 @@ use crate::vfs::{FileOps, OpenFile};
 const MQ_PRIO_MAX: u32 = 32768;
 /// Defaults and limits (fs.mqueue.msg_default, msgsize_default,
 /// msg_max, msgsize_max, queues_max; HARD_MSGMAX, HARD_MSGSIZEMAX).
-const MSG_DEFAULT: i64 = 10;
-const MSGSIZE_DEFAULT: i64 = 8192;
-const MSG_MAX: i64 = 10;
-const MSGSIZE_MAX: i64 = 8192;
-const QUEUES_MAX: usize = 256;
+pub const MSG_DEFAULT: i64 = 10;
+pub const MSGSIZE_DEFAULT: i64 = 8192;
+pub const MSG_MAX: i64 = 10;
+pub const MSGSIZE_MAX: i64 = 8192;
+pub const QUEUES_MAX: usize = 256;
 const HARD_MSGMAX: i64 = 65536;
 const HARD_MSGSIZEMAX: i64 = 16 << 20;
 /// `struct mq_attr`: eight longs.

@@ -1,6 +1,8 @@
 //! System V IPC system calls: shmget, shmat, shmdt, shmctl, semget,
 //! semop, semtimedop, semctl, msgget, msgsnd, msgrcv, msgctl. The objects
-//! live in `kernel::ipc`; this file converts arguments and blocks.
+//! live in `kernel::ipc`; this file converts arguments and blocks. The
+//! *_INFO commands report the limits the sentry enforces, which are
+//! Linux's defaults and what /proc/sys/kernel shows.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,13 +12,24 @@ use nix::errno::Errno;
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::ipc::{
-    msg, sem, shm, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO,
+    msg, sem, shm, StatCmd, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO,
 };
 use crate::kernel::task::{lock, Creds};
 use crate::mm::{page_up, MapRequest, Mappable, VmaKind, PAGE_SIZE};
 
 fn creds(t: &TaskCtx) -> Creds {
     lock(&t.tg().creds).clone()
+}
+
+/// Which kind of *_STAT `cmd` is, given the kind's STAT and STAT_ANY.
+fn stat_cmd(cmd: i32, by_index: i32, any: i32) -> StatCmd {
+    if cmd == by_index {
+        StatCmd::Index
+    } else if cmd == any {
+        StatCmd::IndexAny
+    } else {
+        StatCmd::Ipc
+    }
 }
 
 /// The key argument: a `key_t` (int).
@@ -139,10 +152,20 @@ pub fn sys_shmctl(t: &mut TaskCtx, a: &Args) -> SysResult {
     }
     let c = creds(t);
     match cmd {
-        IPC_STAT => {
-            let b = shm::stat(id, &c)?;
+        IPC_STAT | shm::SHM_STAT | shm::SHM_STAT_ANY => {
+            let (b, r) = shm::stat(id, &c, stat_cmd(cmd, shm::SHM_STAT, shm::SHM_STAT_ANY))?;
             t.copy_out(buf, &b)?;
-            ok(0)
+            ok(r)
+        }
+        IPC_INFO => {
+            let (b, r) = shm::ipc_info();
+            t.copy_out(buf, &b)?;
+            ok(r)
+        }
+        shm::SHM_INFO => {
+            let (b, r) = shm::shm_info();
+            t.copy_out(buf, &b)?;
+            ok(r)
         }
         IPC_SET => {
             let raw = t.copy_in_vec(buf, shm::SHMID_DS_SIZE)?;
@@ -307,10 +330,15 @@ pub fn sys_semctl(t: &mut TaskCtx, a: &Args) -> SysResult {
             set.set_vals(None, &vals, &c, t.pid())?;
             ok(0)
         }
-        IPC_STAT => {
-            let b = sem::lookup(id)?.stat(&c)?;
+        IPC_STAT | sem::SEM_STAT | sem::SEM_STAT_ANY => {
+            let (b, r) = sem::stat(id, &c, stat_cmd(cmd, sem::SEM_STAT, sem::SEM_STAT_ANY))?;
             t.copy_out(arg, &b)?;
-            ok(0)
+            ok(r)
+        }
+        IPC_INFO | sem::SEM_INFO => {
+            let (b, r) = sem::info(cmd);
+            t.copy_out(arg, &b)?;
+            ok(r)
         }
         IPC_SET => {
             let raw = t.copy_in_vec(arg, sem::SEMID_DS_SIZE)?;
@@ -389,10 +417,15 @@ pub fn sys_msgctl(t: &mut TaskCtx, a: &Args) -> SysResult {
     }
     let c = creds(t);
     match cmd {
-        IPC_STAT => {
-            let b = msg::lookup(id)?.stat(&c)?;
+        IPC_STAT | msg::MSG_STAT | msg::MSG_STAT_ANY => {
+            let (b, r) = msg::stat(id, &c, stat_cmd(cmd, msg::MSG_STAT, msg::MSG_STAT_ANY))?;
             t.copy_out(buf, &b)?;
-            ok(0)
+            ok(r)
+        }
+        IPC_INFO | msg::MSG_INFO => {
+            let (b, r) = msg::info(cmd);
+            t.copy_out(buf, &b)?;
+            ok(r)
         }
         IPC_SET => {
             let raw = t.copy_in_vec(buf, msg::MSQID_DS_SIZE)?;

@@ -26,6 +26,7 @@ pub const IPC_NOWAIT: i32 = 0o4000;
 pub const IPC_RMID: i32 = 0;
 pub const IPC_SET: i32 = 1;
 pub const IPC_STAT: i32 = 2;
+pub const IPC_INFO: i32 = 3;
 /// Linux's IPCMNI: ids are `seq * SEQ_MULTIPLIER + index`.
 const SEQ_MULTIPLIER: i32 = 32768;
 /// Largest sequence number before it wraps (IPCID_SEQ_MAX).
@@ -175,6 +176,35 @@ impl<T> Table<T> {
         Ok(id)
     }
 
+    /// Objects in the table (`ipc_ids.in_use`).
+    pub fn in_use(&self) -> usize {
+        self.objs.len()
+    }
+
+    /// The highest index in use (`ipc_get_maxidx`), 0 when there is none:
+    /// what the *_INFO commands return.
+    pub fn max_idx(&self) -> i32 {
+        self.objs
+            .keys()
+            .map(|id| id % SEQ_MULTIPLIER)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The object in slot `idx` whatever its sequence number (SHM_STAT,
+    /// SEM_STAT, MSG_STAT take an index; Linux uses the id's index bits).
+    pub fn at_index(&self, idx: i32) -> Result<Arc<T>, Errno> {
+        if idx < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let idx = idx % SEQ_MULTIPLIER;
+        self.objs
+            .iter()
+            .find(|(id, _)| *id % SEQ_MULTIPLIER == idx)
+            .map(|(_, o)| Arc::clone(o))
+            .ok_or(Errno::EINVAL)
+    }
+
     /// The object with this id: EINVAL if there is none (a negative id,
     /// a free slot, or a slot reused under a newer sequence number).
     pub fn get(&self, id: i32) -> Result<Arc<T>, Errno> {
@@ -182,6 +212,54 @@ impl<T> Table<T> {
             return Err(Errno::EINVAL);
         }
         self.objs.get(&id).cloned().ok_or(Errno::EINVAL)
+    }
+}
+
+/// How an *_STAT command names its object and checks access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatCmd {
+    /// IPC_STAT: a full id, read permission needed; returns 0.
+    Ipc,
+    /// SHM_STAT/SEM_STAT/MSG_STAT: an index, read permission needed;
+    /// returns the full id.
+    Index,
+    /// SHM_STAT_ANY/...: an index, no permission check (what
+    /// /proc/sysvipc shows anyway); returns the full id.
+    IndexAny,
+}
+
+impl StatCmd {
+    /// The object the command names in `t`.
+    pub fn lookup<T>(self, t: &Table<T>, id: i32) -> Result<Arc<T>, Errno> {
+        match self {
+            StatCmd::Ipc => t.get(id),
+            StatCmd::Index | StatCmd::IndexAny => t.at_index(id),
+        }
+    }
+
+    /// EACCES unless the command may read an object with `perm`.
+    pub fn check(self, perm: &Perm, c: &Creds) -> Result<(), Errno> {
+        if self != StatCmd::IndexAny && !perm.allows(c, S_IRUGO) {
+            return Err(Errno::EACCES);
+        }
+        Ok(())
+    }
+
+    /// What the command returns for the object with `id`.
+    pub fn result(self, id: i32) -> i32 {
+        if self == StatCmd::Ipc {
+            0
+        } else {
+            id
+        }
+    }
+}
+
+/// Appends native-endian 32-bit words (the `int` fields of the *info
+/// structures).
+pub fn put_i32s(out: &mut Vec<u8>, vals: &[i32]) {
+    for v in vals {
+        out.extend_from_slice(&v.to_ne_bytes());
     }
 }
 

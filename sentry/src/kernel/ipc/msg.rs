@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
-use super::{lookup_key, now_secs, KeyLookup, Perm, Table, PERM_SIZE};
+use super::{lookup_key, now_secs, put_i32s, KeyLookup, Perm, StatCmd, Table, PERM_SIZE};
 use crate::kernel::task::{lock, Creds};
 use crate::kernel::wait::WaitQueue;
 use crate::syscalls::caps::{capable, CAP_SYS_RESOURCE};
@@ -19,6 +19,18 @@ pub const MSG_EXCEPT: i32 = 0o20000;
 pub const MSG_COPY: i32 = 0o40000;
 /// Size of `struct msqid64_ds` on x86_64.
 pub const MSQID_DS_SIZE: usize = 120;
+pub const MSG_STAT: i32 = 11;
+pub const MSG_INFO: i32 = 12;
+pub const MSG_STAT_ANY: i32 = 13;
+/// Size of `struct msginfo`.
+pub const MSGINFO_SIZE: usize = 32;
+/// The historical limits `struct msginfo` reports for IPC_INFO (MSGPOOL
+/// in KiB, MSGMAP, MSGTQL, MSGSSZ, MSGSEG), from Linux's uapi msg.h.
+const MSGPOOL: i32 = 32000 * 16384 / 1024;
+const MSGMAP: i32 = 16384;
+const MSGTQL: i32 = 16384;
+const MSGSSZ: i32 = 16;
+const MSGSEG: u16 = 0xffff;
 
 #[derive(Debug)]
 pub struct MsgState {
@@ -81,6 +93,63 @@ pub fn msgget(key: i32, flg: i32, c: &Creds) -> Result<i32, Errno> {
 
 pub fn lookup(id: i32) -> Result<Arc<MsgQueue>, Errno> {
     lock(&MSGS).get(id)
+}
+
+/// msgctl(IPC_STAT, MSG_STAT, MSG_STAT_ANY): `struct msqid64_ds` and the
+/// call's result.
+pub fn stat(id: i32, c: &Creds, cmd: StatCmd) -> Result<([u8; MSQID_DS_SIZE], i32), Errno> {
+    let q = cmd.lookup(&lock(&MSGS), id)?;
+    let st = lock(&q.state);
+    cmd.check(&st.perm, c)?;
+    let mut b = [0u8; MSQID_DS_SIZE];
+    b[..PERM_SIZE].copy_from_slice(&st.perm.to_bytes());
+    b[48..56].copy_from_slice(&st.stime.to_ne_bytes());
+    b[56..64].copy_from_slice(&st.rtime.to_ne_bytes());
+    b[64..72].copy_from_slice(&st.ctime.to_ne_bytes());
+    b[72..80].copy_from_slice(&st.cbytes.to_ne_bytes());
+    b[80..88].copy_from_slice(&(st.msgs.len() as u64).to_ne_bytes());
+    b[88..96].copy_from_slice(&st.qbytes.to_ne_bytes());
+    b[96..100].copy_from_slice(&st.lspid.to_ne_bytes());
+    b[100..104].copy_from_slice(&st.lrpid.to_ne_bytes());
+    Ok((b, cmd.result(q.id)))
+}
+
+/// msgctl(IPC_INFO / MSG_INFO): `struct msginfo` and the highest index in
+/// use. MSG_INFO reports the queues, messages and bytes in use in
+/// msgpool, msgmap and msgtql (`msgctl_info`).
+pub fn info(cmd: i32) -> ([u8; MSGINFO_SIZE], i32) {
+    let t = lock(&MSGS);
+    let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    let (pool, map, tql) = if cmd == MSG_INFO {
+        let (mut msgs, mut bytes) = (0u64, 0u64);
+        for q in t.objs.values() {
+            let st = lock(&q.state);
+            msgs += st.msgs.len() as u64;
+            bytes += st.cbytes;
+        }
+        (clamp(t.in_use() as u64), clamp(msgs), clamp(bytes))
+    } else {
+        (MSGPOOL, MSGMAP, MSGTQL)
+    };
+    let mut v = Vec::with_capacity(MSGINFO_SIZE);
+    // msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql, msgseg.
+    put_i32s(
+        &mut v,
+        &[
+            pool,
+            map,
+            clamp(MSGMAX as u64),
+            clamp(MSGMNB),
+            clamp(MSGMNI as u64),
+            MSGSSZ,
+            tql,
+        ],
+    );
+    v.extend_from_slice(&MSGSEG.to_ne_bytes());
+    v.resize(MSGINFO_SIZE, 0);
+    let mut b = [0u8; MSGINFO_SIZE];
+    b.copy_from_slice(&v);
+    (b, t.max_idx())
 }
 
 /// How msgrcv picks a message (Linux's `convert_mode`).
@@ -184,25 +253,6 @@ impl MsgQueue {
         d.truncate(bufsz);
         self.wq.notify();
         Ok(Some((typ, d)))
-    }
-
-    /// IPC_STAT: `struct msqid64_ds`.
-    pub fn stat(&self, c: &Creds) -> Result<[u8; MSQID_DS_SIZE], Errno> {
-        let st = lock(&self.state);
-        if !st.perm.allows(c, super::S_IRUGO) {
-            return Err(Errno::EACCES);
-        }
-        let mut b = [0u8; MSQID_DS_SIZE];
-        b[..PERM_SIZE].copy_from_slice(&st.perm.to_bytes());
-        b[48..56].copy_from_slice(&st.stime.to_ne_bytes());
-        b[56..64].copy_from_slice(&st.rtime.to_ne_bytes());
-        b[64..72].copy_from_slice(&st.ctime.to_ne_bytes());
-        b[72..80].copy_from_slice(&st.cbytes.to_ne_bytes());
-        b[80..88].copy_from_slice(&(st.msgs.len() as u64).to_ne_bytes());
-        b[88..96].copy_from_slice(&st.qbytes.to_ne_bytes());
-        b[96..100].copy_from_slice(&st.lspid.to_ne_bytes());
-        b[100..104].copy_from_slice(&st.lrpid.to_ne_bytes());
-        Ok(b)
     }
 
     /// IPC_SET: owner, mode and msg_qbytes (raising it past MSGMNB needs

@@ -6,16 +6,26 @@ use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
-use super::{lookup_key, now_secs, KeyLookup, Perm, Table, IPC_NOWAIT, PERM_SIZE};
+use super::{
+    lookup_key, now_secs, put_i32s, KeyLookup, Perm, StatCmd, Table, IPC_NOWAIT, PERM_SIZE,
+};
 use crate::kernel::task::{lock, Creds};
 use crate::kernel::wait::WaitQueue;
 
-/// Linux's defaults (SEMMSL, SEMMNI, SEMOPM, SEMVMX, SEMAEM).
+/// Linux's defaults (SEMMSL, SEMMNI, SEMMNS, SEMOPM, SEMVMX, SEMAEM).
 pub const SEMMSL: i32 = 32000;
 pub const SEMMNI: usize = 32000;
+pub const SEMMNS: usize = SEMMNI * SEMMSL as usize;
 pub const SEMOPM: usize = 500;
 pub const SEMVMX: i32 = 32767;
 pub const SEMAEM: i32 = 32767;
+/// The obsolete limits `struct seminfo` still reports (SEMUSZ).
+const SEMUSZ: i32 = 20;
+pub const SEM_STAT: i32 = 18;
+pub const SEM_INFO: i32 = 19;
+pub const SEM_STAT_ANY: i32 = 20;
+/// Size of `struct seminfo`.
+pub const SEMINFO_SIZE: usize = 40;
 pub const SEM_UNDO: i16 = 0x1000;
 pub const GETPID: i32 = 11;
 pub const GETVAL: i32 = 12;
@@ -95,6 +105,9 @@ pub fn semget(key: i32, nsems: i32, flg: i32, c: &Creds) -> Result<i32, Errno> {
             if n == 0 {
                 return Err(Errno::EINVAL);
             }
+            if used_sems(&t) + n > SEMMNS {
+                return Err(Errno::ENOSPC);
+            }
             let id = t.next_id()?;
             let set = SemSet {
                 id,
@@ -117,6 +130,63 @@ pub fn semget(key: i32, nsems: i32, flg: i32, c: &Creds) -> Result<i32, Errno> {
 
 pub fn lookup(id: i32) -> Result<Arc<SemSet>, Errno> {
     lock(&SEMS).get(id)
+}
+
+/// Semaphores in all sets (`ipc_namespace.used_sems`).
+fn used_sems(t: &Table<SemSet>) -> usize {
+    t.objs.values().map(|s| s.nsems).sum()
+}
+
+/// semctl(IPC_STAT, SEM_STAT, SEM_STAT_ANY): `struct semid64_ds` and the
+/// call's result.
+pub fn stat(id: i32, c: &Creds, cmd: StatCmd) -> Result<([u8; SEMID_DS_SIZE], i32), Errno> {
+    let set = cmd.lookup(&lock(&SEMS), id)?;
+    let st = lock(&set.state);
+    cmd.check(&st.perm, c)?;
+    let mut b = [0u8; SEMID_DS_SIZE];
+    b[..PERM_SIZE].copy_from_slice(&st.perm.to_bytes());
+    b[48..56].copy_from_slice(&st.otime.to_ne_bytes());
+    b[64..72].copy_from_slice(&st.ctime.to_ne_bytes());
+    b[80..88].copy_from_slice(&(set.nsems as u64).to_ne_bytes());
+    Ok((b, cmd.result(set.id)))
+}
+
+/// semctl(IPC_INFO / SEM_INFO): `struct seminfo` and the highest index
+/// in use. SEM_INFO replaces semusz and semaem with the sets and the
+/// semaphores in use (`semctl_info`).
+pub fn info(cmd: i32) -> ([u8; SEMINFO_SIZE], i32) {
+    let t = lock(&SEMS);
+    let semmns = i32::try_from(SEMMNS).unwrap_or(i32::MAX);
+    let semopm = i32::try_from(SEMOPM).unwrap_or(i32::MAX);
+    let (usz, aem) = if cmd == SEM_INFO {
+        (
+            i32::try_from(t.in_use()).unwrap_or(i32::MAX),
+            i32::try_from(used_sems(&t)).unwrap_or(i32::MAX),
+        )
+    } else {
+        (SEMUSZ, SEMAEM)
+    };
+    let mut v = Vec::with_capacity(SEMINFO_SIZE);
+    // semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz,
+    // semvmx, semaem (SEMMAP and SEMMNU are SEMMNS, SEMUME is SEMOPM).
+    put_i32s(
+        &mut v,
+        &[
+            semmns,
+            i32::try_from(SEMMNI).unwrap_or(i32::MAX),
+            semmns,
+            semmns,
+            SEMMSL,
+            semopm,
+            semopm,
+            usz,
+            SEMVMX,
+            aem,
+        ],
+    );
+    let mut b = [0u8; SEMINFO_SIZE];
+    b.copy_from_slice(&v);
+    (b, t.max_idx())
 }
 
 /// What one attempt at a semop did.
@@ -271,20 +341,6 @@ impl SemSet {
         }
         self.wq.notify();
         Ok(())
-    }
-
-    /// IPC_STAT: `struct semid64_ds`.
-    pub fn stat(&self, c: &Creds) -> Result<[u8; SEMID_DS_SIZE], Errno> {
-        let st = lock(&self.state);
-        if !st.perm.allows(c, super::S_IRUGO) {
-            return Err(Errno::EACCES);
-        }
-        let mut b = [0u8; SEMID_DS_SIZE];
-        b[..PERM_SIZE].copy_from_slice(&st.perm.to_bytes());
-        b[48..56].copy_from_slice(&st.otime.to_ne_bytes());
-        b[64..72].copy_from_slice(&st.ctime.to_ne_bytes());
-        b[80..88].copy_from_slice(&(self.nsems as u64).to_ne_bytes());
-        Ok(b)
     }
 
     /// IPC_SET.

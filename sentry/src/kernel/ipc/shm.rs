@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
-use super::{lookup_key, now_secs, KeyLookup, Perm, Table, IPC_PRIVATE, PERM_SIZE};
+use super::{lookup_key, now_secs, KeyLookup, Perm, StatCmd, Table, IPC_PRIVATE, PERM_SIZE};
 use crate::kernel::task::{lock, Creds};
 use crate::mm::shm::AnonShared;
 use crate::mm::{Frame, Mappable, PAGE_SIZE};
@@ -36,6 +36,9 @@ pub const SHM_REMAP: i32 = 0o40000;
 pub const SHM_EXEC: i32 = 0o100000;
 pub const SHM_LOCK: i32 = 11;
 pub const SHM_UNLOCK: i32 = 12;
+pub const SHM_STAT: i32 = 13;
+pub const SHM_INFO: i32 = 14;
+pub const SHM_STAT_ANY: i32 = 15;
 /// Size of `struct shmid64_ds` on x86_64.
 pub const SHMID_DS_SIZE: usize = 112;
 
@@ -64,6 +67,10 @@ pub struct Segment {
 impl Mappable for Segment {
     fn frame(&self, idx: u64) -> Result<Arc<Frame>, Errno> {
         self.pages.frame(idx)
+    }
+
+    fn frame_around(&self, idx: u64) -> Option<Arc<Frame>> {
+        self.pages.frame_around(idx)
     }
 
     fn maps_identity(&self) -> (u64, u64, String) {
@@ -167,13 +174,12 @@ pub fn after_detach() {
     sweep(&mut lock(&SHM));
 }
 
-/// shmctl(IPC_STAT): `struct shmid64_ds`.
-pub fn stat(id: i32, c: &Creds) -> Result<[u8; SHMID_DS_SIZE], Errno> {
-    let seg = lock(&SHM).get(id)?;
+/// shmctl(IPC_STAT, SHM_STAT, SHM_STAT_ANY): `struct shmid64_ds` and the
+/// call's result.
+pub fn stat(id: i32, c: &Creds, cmd: StatCmd) -> Result<([u8; SHMID_DS_SIZE], i32), Errno> {
+    let seg = cmd.lookup(&lock(&SHM), id)?;
     let m = *lock(&seg.meta);
-    if !m.perm.allows(c, super::S_IRUGO) {
-        return Err(Errno::EACCES);
-    }
+    cmd.check(&m.perm, c)?;
     let mut b = [0u8; SHMID_DS_SIZE];
     b[..PERM_SIZE].copy_from_slice(&m.perm.to_bytes());
     b[48..56].copy_from_slice(&seg.size.to_ne_bytes());
@@ -183,7 +189,37 @@ pub fn stat(id: i32, c: &Creds) -> Result<[u8; SHMID_DS_SIZE], Errno> {
     b[80..84].copy_from_slice(&m.cpid.to_ne_bytes());
     b[84..88].copy_from_slice(&m.lpid.to_ne_bytes());
     b[88..96].copy_from_slice(&nattch(&seg, 1).to_ne_bytes());
-    Ok(b)
+    Ok((b, cmd.result(seg.id)))
+}
+
+/// Size of `struct shminfo64` and of `struct shm_info`.
+pub const SHMINFO_SIZE: usize = 72;
+pub const SHM_INFO_SIZE: usize = 48;
+
+/// shmctl(IPC_INFO): the limits as `struct shminfo64`, and the highest
+/// index in use.
+pub fn ipc_info() -> ([u8; SHMINFO_SIZE], i32) {
+    let mut b = [0u8; SHMINFO_SIZE];
+    let shmmni = SHMMNI as u64;
+    // shmmax, shmmin, shmmni, shmseg (= shmmni), shmall, then unused.
+    for (i, v) in [SHMMAX, SHMMIN, shmmni, shmmni, SHMALL].iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    (b, lock(&SHM).max_idx())
+}
+
+/// shmctl(SHM_INFO): `struct shm_info` (segments, their pages, the pages
+/// in memory; nothing is ever swapped), and the highest index in use.
+pub fn shm_info() -> ([u8; SHM_INFO_SIZE], i32) {
+    let t = lock(&SHM);
+    let used = i32::try_from(t.in_use()).unwrap_or(i32::MAX);
+    let tot: u64 = t.objs.values().map(|s| s.size.div_ceil(PAGE_SIZE)).sum();
+    let rss: u64 = t.objs.values().map(|s| s.pages.resident()).sum();
+    let mut b = [0u8; SHM_INFO_SIZE];
+    b[0..4].copy_from_slice(&used.to_ne_bytes());
+    b[8..16].copy_from_slice(&tot.to_ne_bytes());
+    b[16..24].copy_from_slice(&rss.to_ne_bytes());
+    (b, t.max_idx())
 }
 
 /// shmctl(IPC_SET) with the caller's `shmid64_ds`.
