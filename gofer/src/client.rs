@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::protocol::{
-    recv_msg, send_msg, DirEntry, Handle, Request, Response, Stat, StatFs, MAX_MESSAGE,
+    recv_msg, send_msg, DirEntry, Handle, Request, Response, Stat, StatFs, MAX_MESSAGE, XATTR_MAX,
 };
 use crate::GoferError;
 
@@ -120,6 +120,52 @@ impl Client {
         match self.call(&Request::StatFs { handle: h })?.0 {
             Response::StatFs(s) => Ok(s),
             r => Err(unexpected(&r)),
+        }
+    }
+
+    /// The value of the host's extended attribute `name` (`ENODATA` when
+    /// unset, or for a node other than a regular file or directory).
+    pub fn getxattr(&self, h: Handle, name: &[u8]) -> Result<Vec<u8>, GoferError> {
+        self.xattr_pieces(|offset| Request::GetXattr {
+            handle: h,
+            name: name.to_vec(),
+            offset,
+        })
+    }
+
+    /// The host's attribute names, each NUL-terminated.
+    pub fn listxattr(&self, h: Handle) -> Result<Vec<u8>, GoferError> {
+        self.xattr_pieces(|offset| Request::ListXattr { handle: h, offset })
+    }
+
+    /// Reads a value or list that may span several replies.
+    fn xattr_pieces(&self, req: impl Fn(u32) -> Request) -> Result<Vec<u8>, GoferError> {
+        let mut all = Vec::new();
+        let mut want = None;
+        loop {
+            let offset = u32::try_from(all.len())
+                .map_err(|_| GoferError::Protocol("xattr too large".into()))?;
+            let (data, total) = match self.call(&req(offset))?.0 {
+                Response::Xattr { data, total } => (data, total),
+                r => return Err(unexpected(&r)),
+            };
+            let total = usize::try_from(total).unwrap_or(usize::MAX);
+            if total > XATTR_MAX || *want.get_or_insert(total) != total {
+                // Bounded, and one attribute from start to end: a host
+                // change between pieces is an error, never a mix.
+                return Err(GoferError::Protocol("xattr changed while read".into()));
+            }
+            all.extend_from_slice(&data);
+            if all.len() >= total {
+                return if all.len() == total {
+                    Ok(all)
+                } else {
+                    Err(GoferError::Protocol("xattr longer than announced".into()))
+                };
+            }
+            if data.is_empty() {
+                return Err(GoferError::Protocol("empty xattr piece".into()));
+            }
         }
     }
 

@@ -14,6 +14,16 @@ pub type Handle = u64;
 /// Largest datagram either side sends or accepts.
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
+/// Most bytes of an extended attribute value or name list in one reply:
+/// JSON spends up to four bytes on each, so a piece stays well inside
+/// [`MAX_MESSAGE`]. Unit tests use small pieces, so that values a test
+/// filesystem can hold (ext4: one block) still span several.
+pub const XATTR_PIECE: usize = if cfg!(test) { 1000 } else { 8 * 1024 };
+
+/// Largest attribute value or name list (Linux's `XATTR_SIZE_MAX` and
+/// `XATTR_LIST_MAX`).
+pub const XATTR_MAX: usize = 64 * 1024;
+
 /// `struct timespec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Timespec {
@@ -81,6 +91,17 @@ pub enum Request {
     Readlink { handle: Handle },
     /// Reply: [`Response::StatFs`].
     StatFs { handle: Handle },
+    /// The value of the extended attribute `name`, from byte `offset` on.
+    /// Reply: [`Response::Xattr`]. Only regular files and directories have
+    /// attributes to show; anything else answers `ENODATA`.
+    GetXattr {
+        handle: Handle,
+        name: Vec<u8>,
+        offset: u32,
+    },
+    /// The attribute names, each NUL-terminated, from byte `offset` on.
+    /// Reply: [`Response::Xattr`] (empty for what `GetXattr` refuses).
+    ListXattr { handle: Handle, offset: u32 },
     /// Forget a handle. No reply.
     Close { handle: Handle },
 }
@@ -102,6 +123,12 @@ pub enum Response {
     },
     Link(Vec<u8>),
     StatFs(StatFs),
+    /// At most [`XATTR_PIECE`] bytes of an attribute value or name list,
+    /// and the length of all of it.
+    Xattr {
+        data: Vec<u8>,
+        total: u32,
+    },
     /// The host call failed with this errno.
     Errno(i32),
     /// The request could not be understood.

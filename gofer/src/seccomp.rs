@@ -23,6 +23,8 @@ const ALLOWED: &[(libc::c_long, Option<libc::c_int>, &str)] = &[
     (libc::SYS_lseek, None, "seek a directory to a readdir cookie"),
     (libc::SYS_readlinkat, None, "readlink"),
     (libc::SYS_fstatfs, None, "statfs"),
+    (libc::SYS_fgetxattr, None, "getxattr, on a file or directory reopened read-only"),
+    (libc::SYS_flistxattr, None, "listxattr, on a file or directory reopened read-only"),
     (libc::SYS_fcntl, Some(libc::F_GETFD), "std's debug-build check that an OwnedFd is open"),
     (libc::SYS_close, None, "drop fds of closed handles and donated fds"),
     (libc::SYS_write, None, "log to stderr"),

@@ -16,6 +16,7 @@ use nix::unistd::{lseek, Whence};
 
 use crate::protocol::{
     recv_msg, send_msg, DirEntry, Handle, Request, Response, Stat, StatFs, Timespec, MAX_MESSAGE,
+    XATTR_MAX, XATTR_PIECE,
 };
 use crate::GoferError;
 
@@ -136,6 +137,25 @@ impl Server {
             Request::Readdir { handle, cookie } => readdir(self.node(handle)?, cookie)?,
             Request::Readlink { handle } => Response::Link(readlink(self.node(handle)?)?),
             Request::StatFs { handle } => Response::StatFs(statfs(self.node(handle)?.fd.as_fd())?),
+            Request::GetXattr {
+                handle,
+                name,
+                offset,
+            } => {
+                let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+                let value = match xattr_fd(self.node(handle)?)? {
+                    Some(fd) => fgetxattr(fd.as_fd(), &name)?,
+                    None => return Err(Errno::ENODATA),
+                };
+                xattr_piece(&value, offset)?
+            }
+            Request::ListXattr { handle, offset } => {
+                let names = match xattr_fd(self.node(handle)?)? {
+                    Some(fd) => flistxattr(fd.as_fd())?,
+                    None => Vec::new(),
+                };
+                xattr_piece(&names, offset)?
+            }
             // serve() handles Close itself, as it gets no reply.
             Request::Close { .. } => return Err(Errno::EINVAL),
         };
@@ -262,6 +282,51 @@ fn readlink(node: &Node) -> Result<Vec<u8>, Errno> {
     }
     buf.truncate(n);
     Ok(buf)
+}
+
+/// An fd to read a node's extended attributes through: the `O_PATH` fd
+/// of a node allows no xattr calls, so a regular file or directory is
+/// reopened read-only, the way `open` does it safely. Other nodes (which
+/// `open` refuses) get `None`: their attributes are not shown.
+fn xattr_fd(node: &Node) -> Result<Option<OwnedFd>, Errno> {
+    match fstat(node.fd.as_fd())?.mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFDIR => open(node, libc::O_RDONLY).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn fgetxattr(fd: BorrowedFd<'_>, name: &std::ffi::CStr) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; XATTR_MAX];
+    // SAFETY: `fd` is live, `name` NUL-terminated, and the kernel writes at
+    // most `buf.len()` bytes into `buf`.
+    let n = unsafe {
+        libc::fgetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    buf.truncate(usize::try_from(n).map_err(|_| Errno::last())?);
+    Ok(buf)
+}
+
+fn flistxattr(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; XATTR_MAX];
+    // SAFETY: `fd` is live and the kernel writes at most `buf.len()` bytes
+    // into `buf`.
+    let n = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    buf.truncate(usize::try_from(n).map_err(|_| Errno::last())?);
+    Ok(buf)
+}
+
+/// The piece of `all` that starts at `offset`.
+fn xattr_piece(all: &[u8], offset: u32) -> Result<Response, Errno> {
+    let total = u32::try_from(all.len()).map_err(|_| Errno::E2BIG)?;
+    let start = usize::try_from(offset).map_err(|_| Errno::EINVAL)?;
+    let rest = all.get(start..).ok_or(Errno::EINVAL)?;
+    let data = rest.get(..XATTR_PIECE).unwrap_or(rest).to_vec();
+    Ok(Response::Xattr { data, total })
 }
 
 fn openat(dir: BorrowedFd<'_>, name: &std::ffi::CStr, flags: i32) -> Result<OwnedFd, Errno> {

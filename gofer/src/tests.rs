@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
-use crate::protocol::{recv_msg, send_msg, Response, MAX_MESSAGE};
+use crate::protocol::{recv_msg, send_msg, Request, Response, MAX_MESSAGE};
 use crate::{open_root, serve, Client, GoferError};
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -213,6 +213,125 @@ fn fifo_and_devices_are_not_opened() {
     assert_eq!(errno(c.open(p, libc::O_RDONLY)), libc::EPERM);
 }
 
+/// Sets a host extended attribute (the test directory's filesystem must
+/// support `user.*`).
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    let p = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: both strings are NUL-terminated and `value` is readable for
+    // its length during the call.
+    let r = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(r, 0, "setxattr {name}: {}", std::io::Error::last_os_error());
+}
+
+/// The `user.*` names of a NUL-separated list, sorted.
+fn user_names(list: &[u8]) -> Vec<&[u8]> {
+    let mut v: Vec<&[u8]> = list
+        .split(|&b| b == 0)
+        .filter(|n| n.starts_with(b"user."))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn xattrs_of_host_files_and_directories() {
+    let dir = TempDir::new();
+    let f = dir.path().join("f");
+    std::fs::write(&f, b"x").unwrap();
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    symlink("f", dir.path().join("l")).unwrap();
+    nix::unistd::mkfifo(
+        &dir.path().join("p"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    // Longer than three replies, with every byte value.
+    let big: Vec<u8> = (0..3001u32).map(|i| (i * 7).to_le_bytes()[0]).collect();
+    set_xattr(&f, "user.small", b"v");
+    set_xattr(&f, "user.big", &big);
+    set_xattr(&f, "user.empty", b"");
+    set_xattr(&dir.path().join("d"), "user.dir", b"on a directory");
+    let (c, _server) = start(dir.path());
+    let (root, _) = c.attach().unwrap();
+    let (fh, _) = c.walk(root, b"f").unwrap();
+    assert_eq!(c.getxattr(fh, b"user.small").unwrap(), b"v");
+    assert_eq!(c.getxattr(fh, b"user.big").unwrap(), big);
+    assert_eq!(c.getxattr(fh, b"user.empty").unwrap(), b"");
+    assert_eq!(errno(c.getxattr(fh, b"user.missing")), libc::ENODATA);
+    assert_eq!(errno(c.getxattr(fh, b"nonamespace")), libc::EOPNOTSUPP);
+    let list = c.listxattr(fh).unwrap();
+    assert_eq!(
+        user_names(&list),
+        vec![&b"user.big"[..], b"user.empty", b"user.small"]
+    );
+    assert_eq!(list.last(), Some(&0));
+    let (d, _) = c.walk(root, b"d").unwrap();
+    assert_eq!(c.getxattr(d, b"user.dir").unwrap(), b"on a directory");
+    assert_eq!(user_names(&c.listxattr(d).unwrap()), vec![&b"user.dir"[..]]);
+    assert_eq!(user_names(&c.listxattr(root).unwrap()), Vec::<&[u8]>::new());
+    // Nodes the gofer never opens show no attributes.
+    for name in [&b"l"[..], b"p"] {
+        let (h, _) = c.walk(root, name).unwrap();
+        assert_eq!(errno(c.getxattr(h, b"user.small")), libc::ENODATA);
+        assert_eq!(c.listxattr(h).unwrap(), b"");
+    }
+}
+
+#[test]
+fn xattr_pieces_are_bounded_by_the_value() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
+    set_xattr(&dir.path().join("f"), "user.a", b"ab");
+    let (a, b) = pair();
+    let root = open_root(dir.path()).unwrap();
+    let _server = std::thread::spawn(move || serve(b, root));
+    let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut call = |req: &Request| -> Response {
+        send_msg(a.as_fd(), req, None).unwrap();
+        let got = recv_msg(a.as_fd(), &mut buf, true).unwrap().unwrap();
+        serde_json::from_slice(&buf[..got.len]).unwrap()
+    };
+    let Response::Node { handle: root, .. } = call(&Request::Attach) else {
+        panic!("attach failed");
+    };
+    let Response::Node { handle: f, .. } = call(&Request::Walk {
+        dir: root,
+        name: b"f".to_vec(),
+    }) else {
+        panic!("walk failed");
+    };
+    let piece = |offset| Request::GetXattr {
+        handle: f,
+        name: b"user.a".to_vec(),
+        offset,
+    };
+    assert_eq!(
+        call(&piece(1)),
+        Response::Xattr {
+            data: b"b".to_vec(),
+            total: 2
+        }
+    );
+    assert_eq!(
+        call(&piece(2)),
+        Response::Xattr {
+            data: vec![],
+            total: 2
+        }
+    );
+    // Past the end is refused, not answered with junk.
+    assert_eq!(call(&piece(3)), Response::Errno(libc::EINVAL));
+}
+
 #[test]
 fn malformed_datagrams_do_not_kill_the_server() {
     let dir = TempDir::new();
@@ -266,6 +385,11 @@ fn confined_and_filtered_server_round_trip() {
     let dir = TempDir::new();
     std::fs::create_dir(dir.path().join("etc")).unwrap();
     std::fs::write(dir.path().join("etc/hostname"), b"sandbox\n").unwrap();
+    set_xattr(
+        &dir.path().join("etc/hostname"),
+        "user.host",
+        b"from the host",
+    );
     symlink("/etc/hostname", dir.path().join("l")).unwrap();
     for i in 0..300 {
         std::fs::write(dir.path().join(format!("file{i}")), b"").unwrap();
@@ -303,6 +427,13 @@ fn confined_and_filtered_server_round_trip() {
             assert_eq!(errno(c.open(l, libc::O_RDONLY)), libc::ELOOP);
             assert_eq!(errno(c.walk(root, b"..")), libc::EINVAL);
             c.statfs(root).unwrap();
+            // Attributes pass the filter: fgetxattr/flistxattr only.
+            assert_eq!(c.getxattr(f, b"user.host").unwrap(), b"from the host");
+            assert_eq!(
+                user_names(&c.listxattr(f).unwrap()),
+                vec![&b"user.host"[..]]
+            );
+            assert_eq!(errno(c.getxattr(l, b"user.host")), libc::ENODATA);
             c.stat(f).unwrap();
             c.close(f);
             assert_eq!(errno(c.stat(f)), libc::EBADF);

@@ -170,6 +170,83 @@ fn rootfs_option_uses_another_root() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A host file's `user.*` attributes show in the sandbox (read through
+/// the gofer); setting one there copies the file up and leaves the host's
+/// alone.
+#[test]
+fn host_xattrs_show_through_the_overlay() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // Not under /tmp: the sandbox has its own.
+    let file = tmp.join(format!("xattr-host-{}", std::process::id()));
+    std::fs::write(&file, b"data").expect("write");
+    let path = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: the path and name are NUL-terminated and the value is
+    // readable for its length during the call.
+    let r = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"user.host".as_ptr(),
+            b"from the host".as_ptr().cast(),
+            13,
+            0,
+        )
+    };
+    assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+    let src = tmp.join("xattr_show.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+static void show(const char *p) {
+    char v[64] = {0}, l[256];
+    ssize_t n = getxattr(p, "user.host", v, sizeof(v) - 1);
+    ssize_t m = listxattr(p, l, sizeof(l));
+    printf("%zd %s |", n, n >= 0 ? v : "-");
+    for (ssize_t i = 0; i < m; i += strlen(l + i) + 1)
+        if (strncmp(l + i, "user.", 5) == 0)
+            printf(" %s", l + i);
+    printf("\n");
+}
+int main(int argc, char **argv) {
+    (void)argc;
+    show(argv[1]);
+    if (setxattr(argv[1], "user.added", "x", 1, 0) != 0)
+        perror("setxattr");
+    show(argv[1]);
+    return 0;
+}
+"#,
+    )
+    .expect("write source");
+    let bin = tmp.join("xattr_show");
+    let st = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success());
+    let r = run(&["do", "--", &bin.to_string_lossy(), &file.to_string_lossy()]);
+    // SAFETY: the path and name are NUL-terminated; a size query writes
+    // nothing.
+    let host_added = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"user.added".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(host_added, -1, "a sandbox setxattr reached the host");
+    assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
+    assert_eq!(
+        stdout(&r),
+        "13 from the host | user.host\n13 from the host | user.added user.host\n"
+    );
+}
+
 #[test]
 fn strace_logs_each_syscall_with_result() {
     let r = run(&["--strace", "do", "--", "/bin/busybox", "true"]);

@@ -10,6 +10,7 @@ use crate::kernel::ctx::TaskCtx;
 use crate::kernel::signal::SigInfo;
 use crate::kernel::task::{lock, RLIM_INFINITY};
 use crate::kernel::wait::WaitQueue;
+use crate::vfs::file::Falloc;
 use crate::vfs::lock::{self, locks, Flavor, Lock, LockKind, Owner};
 use crate::vfs::{pipe, OpenFile};
 
@@ -437,7 +438,15 @@ pub fn sys_fcntl(t: &mut TaskCtx, a: &Args) -> SysResult {
         }
         libc::F_GETFL => ok(f.flags() & !libc::O_CLOEXEC),
         libc::F_SETFL => {
-            f.set_status_flags(a.i32(2));
+            let flags = a.i32(2);
+            // On a FIFO (pipe) O_DIRECT is packet mode, always allowed.
+            if flags & libc::O_DIRECT != 0
+                && !f.ops.direct_io()
+                && f.stat()?.file_type() != libc::S_IFIFO
+            {
+                return Err(Errno::EINVAL);
+            }
+            f.set_status_flags(flags);
             ok(0)
         }
         libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
@@ -764,12 +773,13 @@ pub fn sys_ioctl(t: &mut TaskCtx, a: &Args) -> SysResult {
 
 /// posix_fadvise: the sentry keeps no page cache policy, so valid advice
 /// is accepted and has no effect, as on a filesystem that ignores it.
+/// Only FIFOs refuse it (`generic_fadvise`); sockets and devices accept.
 pub fn sys_fadvise64(t: &mut TaskCtx, a: &Args) -> SysResult {
     let f = t.fds().get(a.fd(0)?)?;
     if f.flags() & libc::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    if !f.ops.seekable() {
+    if f.stat()?.file_type() == libc::S_IFIFO {
         return Err(Errno::ESPIPE);
     }
     if a.i64(2) < 0 || !(0..=5).contains(&a.i32(3)) {
@@ -778,23 +788,34 @@ pub fn sys_fadvise64(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok(0)
 }
 
-/// fallocate: the sentry's files have no blocks to reserve, so allocating
-/// only grows the size (unless FALLOC_FL_KEEP_SIZE); punching a hole or
-/// zeroing a range writes zeros.
+/// fallocate: Linux's `vfs_fallocate` checks, then what tmpfs (every
+/// regular file of the sandbox is a tmpfs file) supports: allocation,
+/// growing the size unless FALLOC_FL_KEEP_SIZE, and hole punching.
 pub fn sys_fallocate(t: &mut TaskCtx, a: &Args) -> SysResult {
     const KEEP_SIZE: i32 = 0x01;
     const PUNCH_HOLE: i32 = 0x02;
+    const COLLAPSE_RANGE: i32 = 0x08;
     const ZERO_RANGE: i32 = 0x10;
+    const INSERT_RANGE: i32 = 0x20;
+    const UNSHARE_RANGE: i32 = 0x40;
+    const WRITE_ZEROES: i32 = 0x80;
+    const MODES: i32 =
+        PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE | WRITE_ZEROES;
     let f = t.fds().get(a.fd(0)?)?;
     let (mode, off, len) = (a.i32(1), a.i64(2), a.i64(3));
     if off < 0 || len <= 0 {
         return Err(Errno::EINVAL);
     }
-    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0 {
+    if mode & !(KEEP_SIZE | MODES) != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    if mode & PUNCH_HOLE != 0 && (mode & KEEP_SIZE == 0 || mode & ZERO_RANGE != 0) {
-        return Err(Errno::EINVAL);
+    // The modes exclude each other; only some take KEEP_SIZE.
+    let keep = mode & KEEP_SIZE != 0;
+    match mode & MODES {
+        0 | UNSHARE_RANGE | ZERO_RANGE => {}
+        PUNCH_HOLE if keep => {}
+        COLLAPSE_RANGE | INSERT_RANGE | WRITE_ZEROES if !keep => {}
+        _ => return Err(Errno::EOPNOTSUPP),
     }
     if !f.writable() {
         return Err(Errno::EBADF);
@@ -807,14 +828,17 @@ pub fn sys_fallocate(t: &mut TaskCtx, a: &Args) -> SysResult {
         _ => return Err(Errno::ENODEV),
     }
     let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(Errno::EOPNOTSUPP); // shmem_fallocate's own check
+    }
     let (off, end) = (off.cast_unsigned(), end.cast_unsigned());
-    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
-        let stop = if mode & KEEP_SIZE != 0 {
-            end.min(st.size)
-        } else {
-            end
-        };
+    if mode & PUNCH_HOLE != 0 {
+        if let Some(r) = f.ops.fallocate(Falloc::PunchHole, off, end) {
+            r?;
+            return ok(0);
+        }
         let zeros = vec![0u8; 64 << 10];
+        let stop = end.min(st.size);
         let mut at = off;
         while at < stop {
             let n = usize::try_from(stop - at)
@@ -826,14 +850,22 @@ pub fn sys_fallocate(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
             at += wrote as u64;
         }
+        return ok(0);
     }
-    if mode & KEEP_SIZE == 0 && end > st.size {
+    if !keep && end > st.size {
         fsize_allowed(
             t,
             f.as_ref(),
             usize::try_from(end - st.size).unwrap_or(usize::MAX),
             Some(st.size),
         )?;
+    }
+    if let Some(r) = f
+        .ops
+        .fallocate(Falloc::Allocate { keep_size: keep }, off, end)
+    {
+        r?;
+    } else if !keep && end > st.size {
         f.ops.truncate(end)?;
     }
     ok(0)

@@ -70,11 +70,21 @@ pub fn sys_openat2(_t: &mut TaskCtx, _a: &Args) -> SysResult {
     Err(Errno::ENOSYS)
 }
 
+/// The kernel's `O_LARGEFILE` (libc's is 0 on x86_64): every open on a
+/// 64-bit kernel gets it (`force_o_largefile`), and F_GETFL shows it.
+const O_LARGEFILE: i32 = 0o100000;
+
 /// Opens `(dirfd, path)` and installs it at the lowest free fd.
 pub fn do_open(t: &mut TaskCtx, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> SysResult {
+    let flags = flags | O_LARGEFILE;
     let file = open_file(t, dirfd, path, flags, mode)?;
     crate::vfs::inotify::opened(&file);
     wait_for_fifo_partner(t, &file)?;
+    // As in Linux's do_dentry_open: checked once the file is open (a
+    // created file stays), and O_PATH ignores the flag.
+    if flags & (libc::O_DIRECT | libc::O_PATH) == libc::O_DIRECT && !file.ops.direct_io() {
+        return Err(Errno::EINVAL);
+    }
     let fd = t.fds().alloc(file, flags & libc::O_CLOEXEC != 0, 0)?;
     ok(fd)
 }

@@ -100,6 +100,18 @@ pub trait FileOps: Send + Sync + Debug {
         Err(Errno::EINVAL)
     }
 
+    /// `fallocate` of `off..end` on a file with storage of its own
+    /// (tmpfs pages): `Some` once done. `None` leaves it to the syscall,
+    /// which can only change the size and write zeros into a hole.
+    fn fallocate(&self, _how: Falloc, _off: u64, _end: u64) -> Option<Result<(), Errno>> {
+        None
+    }
+
+    /// Whether `O_DIRECT` may be set (Linux's `FMODE_CAN_ODIRECT`).
+    fn direct_io(&self) -> bool {
+        false
+    }
+
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
     }
@@ -146,6 +158,15 @@ pub trait FileOps: Send + Sync + Debug {
     }
 
     fn as_any(&self) -> &dyn Any;
+}
+
+/// The two `fallocate` operations tmpfs (Linux's `shmem_fallocate`) has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Falloc {
+    /// Give the range storage, growing the size unless `keep_size`.
+    Allocate { keep_size: bool },
+    /// Free the range's storage; it reads as zeros, the size stays.
+    PunchHole,
 }
 
 /// What [`FileOps::mmap_hook`] decided a mapping maps.

@@ -226,6 +226,16 @@ impl LockTable {
 /// downgraded (so waiters should look again).
 fn replace_range(list: &mut Vec<Lock>, want: &Lock, kind: Option<LockKind>) -> bool {
     let (start, end) = (want.start, want.end);
+    // F_GETLK reports the first conflicting lock in Linux's list order:
+    // each owner's locks together, sorted by start, owners in the order
+    // they first locked (a new owner goes last).
+    let mut owners: Vec<Owner> = Vec::new();
+    for l in list.iter() {
+        if !owners.contains(&l.owner) {
+            owners.push(l.owner);
+        }
+    }
+    let rank = |o: &Owner| owners.iter().position(|x| x == o).unwrap_or(usize::MAX);
     let mut released = false;
     let mut kept = Vec::with_capacity(list.len() + 2);
     for l in list.drain(..) {
@@ -266,6 +276,7 @@ fn replace_range(list: &mut Vec<Lock>, want: &Lock, kind: Option<LockKind>) -> b
         });
         kept.push(new);
     }
+    kept.sort_by_key(|l| (rank(&l.owner), l.start));
     *list = kept;
     released
 }
@@ -339,6 +350,31 @@ mod tests {
         assert!(t.process_has_locks(11));
         t.release_all(Owner::Process(11));
         assert!(!t.process_has_locks(11));
+    }
+
+    #[test]
+    fn getlk_reports_in_linux_list_order() {
+        let t = LockTable::default();
+        let k = (1, 4);
+        t.set(k, &rec(10, LockKind::Write, 0, 9), Some(LockKind::Write))
+            .unwrap();
+        t.set(k, &rec(11, LockKind::Write, 20, 29), Some(LockKind::Write))
+            .unwrap();
+        // Owner 10 downgrades its first half: its pieces stay sorted by
+        // start and ahead of owner 11's lock.
+        t.set(k, &rec(10, LockKind::Read, 0, 4), Some(LockKind::Read))
+            .unwrap();
+        let first = t.test(k, &rec(12, LockKind::Write, 0, OFFSET_MAX));
+        assert_eq!(
+            first.map(|l| (l.owner, l.kind, l.start, l.end)),
+            Some((Owner::Process(10), LockKind::Read, 0, 4))
+        );
+        t.release(k, Owner::Process(10));
+        t.set(k, &rec(10, LockKind::Write, 0, 0), Some(LockKind::Write))
+            .unwrap();
+        // Owner 10 is new again, so it now comes after owner 11.
+        let first = t.test(k, &rec(12, LockKind::Write, 0, OFFSET_MAX));
+        assert_eq!(first.map(|l| l.owner), Some(Owner::Process(11)));
     }
 
     #[test]

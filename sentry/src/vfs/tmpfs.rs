@@ -27,7 +27,7 @@ use nix::errno::Errno;
 
 use super::dentry::PATH_MAX;
 use super::devfs::open_device;
-use super::file::FileOps;
+use super::file::{Falloc, FileOps};
 use super::inode::{
     dt_kind, DirEntry, Inode, SetAttr, Stat, StatFs, Timespec, NAME_MAX, RENAME_EXCHANGE,
     RENAME_NOREPLACE,
@@ -107,6 +107,9 @@ impl<T> Recent<T> {
 }
 
 static RECENT_DIRS: Recent<GoferHandle> = Recent::new(1024);
+/// Handles of other host nodes, kept for repeated xattr reads (`ls -l`
+/// asks for two attributes of every file).
+static RECENT_NODES: Recent<GoferHandle> = Recent::new(256);
 static RECENT_FDS: Recent<OwnedFd> = Recent::new(256);
 
 /// A host directory, reopened by walking from its parent when its handle
@@ -190,6 +193,17 @@ impl Fs {
 
     fn tree(&self) -> MutexGuard<'_, ()> {
         self.tree.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The size of an unlimited tmpfs in pages: half of RAM, as Linux's.
+    fn capacity_pages() -> u64 {
+        // SAFETY: sysconf only reads a system constant.
+        let phys = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+        u64::try_from(phys).unwrap_or(1 << 20) / 2
+    }
+
+    fn free_pages(&self) -> u64 {
+        Fs::capacity_pages().saturating_sub(self.pages.load(Ordering::Relaxed))
     }
 
     fn new_meta(&self, mode: u32, uid: u32, gid: u32, rdev: u64) -> Meta {
@@ -326,9 +340,15 @@ struct State {
     lower: Option<LowerRef>,
     lower_stat: Option<gofer::Stat>,
     body: Body,
-    /// Extended attributes. A host node never copied up has none (the
-    /// gofer does not pass the host's through).
+    /// Extended attributes, unless `host_xattrs`.
     xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The node shows its host file's attributes (read through the gofer)
+    /// until they change or the file is copied up; then they become the
+    /// node's own, as overlayfs copies them up.
+    host_xattrs: bool,
+    /// A gofer handle of a host node other than a directory, while
+    /// recently used.
+    lower_handle: Weak<GoferHandle>,
 }
 
 /// A tmpfs node (file, directory, symlink, device, FIFO or socket).
@@ -381,6 +401,7 @@ pub fn overlay_root(client: Arc<Client>) -> Result<Arc<dyn Inode>, Errno> {
     {
         let mut st = root.lock();
         st.lower_stat = Some(stat);
+        st.host_xattrs = true;
         if let Body::Dir(d) = &mut st.body {
             d.lower = Some(lower);
             d.unpopulated = true;
@@ -441,6 +462,57 @@ impl State {
         let client = Arc::clone(&l.dir.client);
         let (h, stat) = client.walk(dir.h, &l.name).map_err(gerr)?;
         Ok((GoferHandle { client, h }, stat))
+    }
+
+    /// A gofer handle of this node's host file, valid while held.
+    fn lower_handle(&mut self) -> Result<Arc<GoferHandle>, Errno> {
+        if let Body::Dir(DirBody { lower: Some(l), .. }) = &self.body {
+            return l.handle();
+        }
+        if let Some(h) = self.lower_handle.upgrade() {
+            return Ok(h);
+        }
+        let h = Arc::new(self.walk_lower()?.0);
+        self.lower_handle = Arc::downgrade(&h);
+        RECENT_NODES.add(&h);
+        Ok(h)
+    }
+
+    /// Asks the gofer about the host file's extended attributes.
+    fn host_xattr<R>(
+        &mut self,
+        f: impl FnOnce(&Client, Handle) -> Result<R, GoferError>,
+    ) -> Result<R, Errno> {
+        let h = self.lower_handle()?;
+        f(&h.client, h.h).map_err(gerr)
+    }
+
+    /// Makes the host file's attributes the node's own, before they change
+    /// or the host file is forgotten.
+    fn own_xattrs(&mut self) -> Result<(), Errno> {
+        if !self.host_xattrs {
+            return Ok(());
+        }
+        let xattrs = self.host_xattr(|c, h| {
+            let list = match c.listxattr(h) {
+                Err(GoferError::Errno(libc::EOPNOTSUPP)) => Vec::new(),
+                r => r?,
+            };
+            let mut all = BTreeMap::new();
+            for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+                match c.getxattr(h, name) {
+                    Ok(v) => {
+                        all.insert(name.to_vec(), v);
+                    }
+                    Err(GoferError::Errno(libc::ENODATA)) => {} // removed meanwhile
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(all)
+        })?;
+        self.xattrs = xattrs;
+        self.host_xattrs = false;
+        Ok(())
     }
 
     /// The host's stat of this node (walked once, then cached: the host
@@ -572,6 +644,7 @@ impl State {
         if !self.file()?.from_lower {
             return Ok(());
         }
+        self.own_xattrs()?;
         self.meta_mut()?;
         let size = self.file_size()?;
         for idx in 0..pages_for(size) {
@@ -659,6 +732,7 @@ impl State {
         }
         if len == 0 && self.file()?.from_lower {
             // Nothing of the old contents survives: skip copying them.
+            self.own_xattrs()?;
             self.meta_mut()?;
             let f = self.file()?;
             f.from_lower = false;
@@ -687,6 +761,73 @@ impl State {
         }
         Ok(())
     }
+
+    /// `fallocate` allocation: zeroed pages for the holes in `off..end`,
+    /// all or none (shmem undoes a failed fallocate too), then the size
+    /// grows to `end` unless `keep_size`. Pages past the size stay
+    /// allocated (counted in `st_blocks`) until a truncate drops them.
+    fn allocate(&mut self, fs: &Fs, off: u64, end: u64, keep_size: bool) -> Result<(), Errno> {
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        self.copy_up(fs)?;
+        let (first, last) = (off / PAGE_SIZE, pages_for(end));
+        let f = self.file()?;
+        let have = f.pages.range(first..last).count() as u64;
+        // Refused before the loop, which is then bounded by free memory.
+        if last - first - have > fs.free_pages() {
+            return Err(Errno::ENOSPC);
+        }
+        let mut added = Vec::new();
+        for idx in first..last {
+            if f.pages.contains_key(&idx) {
+                continue;
+            }
+            let Ok(p) = memfile().alloc_one() else {
+                for i in added {
+                    f.pages.remove(&i);
+                }
+                return Err(Errno::ENOSPC);
+            };
+            f.pages.insert(idx, p);
+            added.push(idx);
+        }
+        fs.pages.fetch_add(added.len() as u64, Ordering::Relaxed);
+        if !keep_size && end > f.size {
+            f.size = end;
+        }
+        self.touch(true)
+    }
+
+    /// Hole punching: pages wholly inside `off..end` are freed, the edges
+    /// zeroed. A page some mapping still holds is zeroed instead of freed,
+    /// so the mapping sees the hole too (Linux unmaps it).
+    fn punch_hole(&mut self, fs: &Fs, off: u64, end: u64) -> Result<(), Errno> {
+        self.copy_up(fs)?;
+        let f = self.file()?;
+        let idxs: Vec<u64> = f
+            .pages
+            .range(off / PAGE_SIZE..pages_for(end))
+            .map(|(i, _)| *i)
+            .collect();
+        let mut freed = 0;
+        for idx in idxs {
+            let base = idx * PAGE_SIZE;
+            let from = usize::try_from(off.max(base) - base).unwrap_or(0);
+            let to = usize::try_from(end.min(base + PAGE_SIZE) - base).unwrap_or(PAGE_BYTES);
+            let Some(page) = f.pages.get(&idx) else {
+                continue;
+            };
+            if from == 0 && to == PAGE_BYTES && Arc::strong_count(page) == 1 {
+                f.pages.remove(&idx);
+                freed += 1;
+            } else {
+                page.bytes_mut()[from..to].fill(0);
+            }
+        }
+        fs.pages.fetch_sub(freed, Ordering::Relaxed);
+        self.touch(true)
+    }
 }
 
 impl TmpInode {
@@ -702,10 +843,12 @@ impl TmpInode {
             me: me.clone(),
             state: Mutex::new(State {
                 meta,
+                host_xattrs: lower.is_some(),
                 lower,
                 lower_stat: None,
                 body: Body::new(fmt, parent),
                 xattrs: BTreeMap::new(),
+                lower_handle: Weak::new(),
             }),
         })
     }
@@ -1256,11 +1399,16 @@ impl Inode for TmpInode {
     }
 
     fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
-        self.lock().xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+        let mut st = self.lock();
+        if st.host_xattrs {
+            return st.host_xattr(|c, h| c.getxattr(h, name));
+        }
+        st.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
     }
 
     fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> Result<(), Errno> {
         let mut st = self.lock();
+        st.own_xattrs()?;
         let exists = st.xattrs.contains_key(name);
         if flags & libc::XATTR_CREATE != 0 && exists {
             return Err(Errno::EEXIST);
@@ -1278,11 +1426,21 @@ impl Inode for TmpInode {
     }
 
     fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
-        Ok(self.lock().xattrs.keys().cloned().collect())
+        let mut st = self.lock();
+        if st.host_xattrs {
+            let list = st.host_xattr(|c, h| c.listxattr(h))?;
+            return Ok(list
+                .split(|&b| b == 0)
+                .filter(|n| !n.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect());
+        }
+        Ok(st.xattrs.keys().cloned().collect())
     }
 
     fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
         let mut st = self.lock();
+        st.own_xattrs()?;
         if st.xattrs.remove(name).is_none() {
             return Err(Errno::ENODATA);
         }
@@ -1297,11 +1455,8 @@ impl Inode for TmpInode {
             s.flags &= !i64::try_from(libc::ST_RDONLY).unwrap_or(0);
             return Ok(s);
         }
-        // Like an unlimited tmpfs: half of RAM.
-        // SAFETY: sysconf only reads a system constant.
-        let phys = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
-        let blocks = u64::try_from(phys).unwrap_or(1 << 20) / 2;
-        let free = blocks.saturating_sub(self.fs.pages.load(Ordering::Relaxed));
+        let blocks = Fs::capacity_pages();
+        let free = self.fs.free_pages();
         let files = blocks;
         let used_inodes = self.fs.next_ino.load(Ordering::Relaxed);
         Ok(StatFs {
@@ -1397,6 +1552,18 @@ impl FileOps for RegularFile {
 
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         self.node.lock().truncate(&self.node.fs, len, false)
+    }
+
+    fn fallocate(&self, how: Falloc, off: u64, end: u64) -> Option<Result<(), Errno>> {
+        let mut st = self.node.lock();
+        Some(match how {
+            Falloc::Allocate { keep_size } => st.allocate(&self.node.fs, off, end, keep_size),
+            Falloc::PunchHole => st.punch_hole(&self.node.fs, off, end),
+        })
+    }
+
+    fn direct_io(&self) -> bool {
+        true
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
@@ -1656,6 +1823,36 @@ mod tests {
         assert_eq!(root.statfs().unwrap().fs_type, TMPFS_MAGIC);
     }
 
+    #[test]
+    fn fallocate_allocates_and_punches_pages() {
+        init();
+        let root = Tmpfs::new_root(0o755);
+        let f = root.create(b"f", 0o644, 0, 0).unwrap();
+        let o = f.open(libc::O_RDWR).unwrap();
+        let alloc = |keep_size, off, end| o.fallocate(Falloc::Allocate { keep_size }, off, end);
+        assert_eq!(alloc(false, 0, 5000), Some(Ok(())));
+        let st = f.stat().unwrap();
+        assert_eq!((st.size, st.blocks), (5000, 16));
+        assert_eq!(alloc(true, 5000, 3 * 4096), Some(Ok(())));
+        let st = f.stat().unwrap();
+        assert_eq!((st.size, st.blocks), (5000, 24));
+        assert_eq!(alloc(false, 0, MAX_FILE_SIZE + 1), Some(Err(Errno::EFBIG)));
+        assert_eq!(alloc(true, 0, 1 << 60), Some(Err(Errno::ENOSPC)));
+        assert_eq!(f.stat().unwrap().blocks, 24);
+        o.write(&[b'x'; 8192], 0).unwrap();
+        // A mapped page is zeroed in place, an unmapped one freed.
+        let mapped = o.mappable().unwrap().frame(0).unwrap();
+        assert_eq!(o.fallocate(Falloc::PunchHole, 0, 8192), Some(Ok(())));
+        assert_eq!(f.stat().unwrap().blocks, 16);
+        assert!(mapped.bytes().iter().all(|&b| b == 0));
+        assert_eq!(read_all(&o), vec![0; 8192]);
+        // Truncating down drops the pages allocated past the end.
+        o.truncate(100).unwrap();
+        assert_eq!(f.stat().unwrap().blocks, 8);
+        assert!(o.direct_io());
+        assert!(!root.open(libc::O_RDONLY).unwrap().direct_io());
+    }
+
     mod overlay {
         use super::*;
         use std::os::unix::fs::MetadataExt;
@@ -1765,9 +1962,9 @@ mod tests {
             let dir = TempDir::new();
             let root = start(dir.path());
             let f = root.lookup(b"f").unwrap();
-            // A host file never copied up has none.
+            // The host file has none.
             assert_eq!(f.getxattr(b"user.a"), Err(Errno::ENODATA));
-            assert_eq!(f.listxattr(), Ok(vec![]));
+            assert_eq!(user_names(f.listxattr().unwrap()), Vec::<Vec<u8>>::new());
             f.setxattr(b"user.a", b"v", 0).unwrap();
             assert_eq!(f.getxattr(b"user.a"), Ok(b"v".to_vec()));
             assert_eq!(
@@ -1781,13 +1978,84 @@ mod tests {
             // The data came along; the host file is untouched.
             let o = f.open(libc::O_RDONLY).unwrap();
             assert_eq!(read_all(&o), b"lower contents");
-            assert_eq!(f.listxattr(), Ok(vec![b"user.a".to_vec()]));
+            assert_eq!(user_names(f.listxattr().unwrap()), vec![b"user.a".to_vec()]);
             f.removexattr(b"user.a").unwrap();
             assert_eq!(f.removexattr(b"user.a"), Err(Errno::ENODATA));
             let d = root.lookup(b"d").unwrap();
             d.setxattr(b"user.d", b"", 0).unwrap();
             assert_eq!(d.getxattr(b"user.d"), Ok(vec![]));
             assert_eq!(d.lookup(b"g").unwrap().stat().unwrap().size, 4);
+        }
+
+        /// Sets a `user.*` attribute of a host file.
+        fn set_host_xattr(path: &Path, name: &str, value: &[u8]) {
+            let p = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+            let n = std::ffi::CString::new(name).unwrap();
+            // SAFETY: both strings are NUL-terminated and `value` is
+            // readable for its length during the call.
+            let r = unsafe {
+                libc::setxattr(
+                    p.as_ptr(),
+                    n.as_ptr(),
+                    value.as_ptr().cast(),
+                    value.len(),
+                    0,
+                )
+            };
+            assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        }
+
+        fn user_names(mut names: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+            names.retain(|n| n.starts_with(b"user."));
+            names.sort();
+            names
+        }
+
+        #[test]
+        fn host_xattrs_show_until_they_become_ours() {
+            let dir = TempDir::new();
+            set_host_xattr(&dir.path().join("f"), "user.h", b"host value");
+            set_host_xattr(&dir.path().join("d"), "user.hd", b"on d");
+            set_host_xattr(dir.path(), "user.root", b"r");
+            let root = start(dir.path());
+            assert_eq!(root.getxattr(b"user.root"), Ok(b"r".to_vec()));
+            let f = root.lookup(b"f").unwrap();
+            assert_eq!(f.getxattr(b"user.h"), Ok(b"host value".to_vec()));
+            assert_eq!(f.getxattr(b"user.x"), Err(Errno::ENODATA));
+            assert_eq!(user_names(f.listxattr().unwrap()), vec![b"user.h".to_vec()]);
+            // A copy-up takes them along; from then on the host's do not
+            // matter.
+            f.open(libc::O_RDWR).unwrap().write(b"L", 0).unwrap();
+            set_host_xattr(&dir.path().join("f"), "user.h", b"changed on the host");
+            set_host_xattr(&dir.path().join("f"), "user.late", b"");
+            assert_eq!(f.getxattr(b"user.h"), Ok(b"host value".to_vec()));
+            assert_eq!(user_names(f.listxattr().unwrap()), vec![b"user.h".to_vec()]);
+            // A directory's become its own at the first change.
+            let d = root.lookup(b"d").unwrap();
+            d.setxattr(b"user.new", b"1", 0).unwrap();
+            d.removexattr(b"user.hd").unwrap();
+            assert_eq!(
+                user_names(d.listxattr().unwrap()),
+                vec![b"user.new".to_vec()]
+            );
+            let host = std::ffi::CString::new(dir.path().join("d").as_os_str().as_encoded_bytes())
+                .unwrap();
+            let mut buf = [0u8; 16];
+            // SAFETY: the path and name are NUL-terminated and the kernel
+            // writes at most `buf.len()` bytes into `buf`.
+            let n = unsafe {
+                libc::getxattr(
+                    host.as_ptr(),
+                    c"user.hd".as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            assert_eq!(&buf[..usize::try_from(n).unwrap()], b"on d");
+            // Host FIFOs show none.
+            let fifo = root.lookup(b"fifo").unwrap();
+            assert_eq!(fifo.getxattr(b"security.x"), Err(Errno::ENODATA));
+            assert_eq!(fifo.listxattr(), Ok(vec![]));
         }
 
         #[test]
