@@ -356,8 +356,10 @@ pub fn sys_lseek(t: &mut TaskCtx, a: &Args) -> SysResult {
 
 /// Close-time work for a file the process just closed: any close of any
 /// fd for a file drops the process's POSIX record locks on it (OFD and
-/// flock locks go with the open file description instead).
+/// flock locks go with the open file description instead) and its
+/// mq_notify registration on it.
 pub fn closed(t: &TaskCtx, f: &OpenFile) {
+    super::mqueue::closed(t, f);
     let table = locks();
     if table.process_has_locks(t.pid()) {
         if let Ok(key) = f.file_key() {

@@ -16,7 +16,7 @@ pub fn entry(nr: u64) -> Option<Handler> {
         285 => fd::sys_fallocate, // fallocate
         221 => fd::sys_fadvise64, // fadvise64
         // IPC: memfd, System V IPC, POSIX message queues (memfd.rs,
-        // sysv.rs, mqueue.rs). mq_notify (244) is ENOSYS.
+        // sysv.rs, mqueue.rs).
         319 => memfd::sys_memfd_create,     // memfd_create
         29 => sysv::sys_shmget,             // shmget
         30 => sysv::sys_shmat,              // shmat
@@ -34,6 +34,7 @@ pub fn entry(nr: u64) -> Option<Handler> {
         241 => mqueue::sys_mq_unlink,       // mq_unlink
         242 => mqueue::sys_mq_timedsend,    // mq_timedsend
         243 => mqueue::sys_mq_timedreceive, // mq_timedreceive
+        244 => mqueue::sys_mq_notify,       // mq_notify
         245 => mqueue::sys_mq_getsetattr,   // mq_getsetattr
         // POSIX timers, futex extras, pidfds, thread-directed signals
         // (posix_timer.rs, futex_pi.rs, pidfd.rs, signal.rs).
