@@ -89,7 +89,11 @@ struct QueueState {
 impl QueueState {
     /// The registration, unless its owner is gone.
     fn live_notify(&mut self) -> Option<&Notify> {
-        if self.notify.as_ref().is_some_and(|n| n.live_owner().is_none()) {
+        if self
+            .notify
+            .as_ref()
+            .is_some_and(|n| n.live_owner().is_none())
+        {
             self.notify = None;
         }
         self.notify.as_ref()
@@ -405,10 +409,9 @@ fn deliver(t: &TaskCtx, n: &Notify) {
     let (Some((signo, value)), Some(owner)) = (n.signal, n.live_owner()) else {
         return;
     };
-    let same_program = n
-        .mm
-        .upgrade()
-        .is_some_and(|mm| Arc::ptr_eq(&mm, &owner.mm()));
+    let same_program =
+        n.mm.upgrade()
+            .is_some_and(|mm| Arc::ptr_eq(&mm, &owner.mm()));
     // sigev_signo 0 is accepted at registration and sends nothing.
     if signo == 0 || !same_program {
         return;
