@@ -1,16 +1,19 @@
 //! Socket syscalls: socket, socketpair, bind, listen, accept, connect,
 //! the send and receive family, shutdown, names and `SOL_SOCKET` options.
 //!
-//! Only `AF_UNIX` exists so far, implemented by the sentry itself
-//! (`vfs/unix.rs`); `AF_INET`/`AF_INET6` arrive with the netstack and
-//! return `EAFNOSUPPORT` until then.
+//! `AF_UNIX` sockets are the sentry's own (`vfs/unix.rs`); calls on
+//! `AF_INET`/`AF_INET6` sockets go to `inet.rs`, which drives the
+//! netstack. Other families are `EAFNOSUPPORT`, as in a kernel built
+//! without them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use super::caps::{self, CAP_NET_ADMIN};
 use super::fd::{raise_sigpipe, read_iovecs, IOV_MAX, MAX_RW};
+use super::inet;
 use super::path::{check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_WRITE};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
@@ -46,20 +49,27 @@ const OVERFLOW_ID: u32 = 65534;
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The unix socket behind `fd`: `EBADF` for a bad (or `O_PATH`) fd,
-/// `ENOTSOCK` for anything else.
-fn sock_of(t: &TaskCtx, fd: i32) -> Result<(Arc<OpenFile>, Arc<Sock>), Errno> {
+/// The open file behind `fd`: `EBADF` for a bad (or `O_PATH`) fd,
+/// `ENOTSOCK` for anything but a socket.
+fn socket_file(t: &TaskCtx, fd: i32) -> Result<Arc<OpenFile>, Errno> {
     let f = t.fds().get(fd)?;
     if f.flags() & libc::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let s = f
-        .ops
+    if inet::of(&f).is_none() && f.ops.as_any().downcast_ref::<UnixSocket>().is_none() {
+        return Err(Errno::ENOTSOCK);
+    }
+    Ok(f)
+}
+
+/// The unix socket of a socket file (`EOPNOTSUPP` for other families,
+/// which the callers hand to their own code first).
+fn unix_of(f: &OpenFile) -> Result<Arc<Sock>, Errno> {
+    f.ops
         .as_any()
         .downcast_ref::<UnixSocket>()
         .map(|u| Arc::clone(&u.sock))
-        .ok_or(Errno::ENOTSOCK)?;
-    Ok((f, s))
+        .ok_or(Errno::EOPNOTSUPP)
 }
 
 /// The caller as `SO_PEERCRED` reports it (effective ids).
@@ -83,12 +93,27 @@ fn scm_cred(t: &TaskCtx) -> Ucred {
 }
 
 /// Runs a socket operation, sleeping on the socket's queue (and
-/// `other`'s) while it returns `EAGAIN`, unless `nonblock`. A timeout
-/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) ends the wait with `EAGAIN`.
+/// `other`'s) while it returns `EAGAIN`, unless `nonblock`.
 fn wait<R>(
     t: &mut TaskCtx,
     s: &Arc<Sock>,
     other: Option<&Arc<Sock>>,
+    nonblock: bool,
+    timeout: Option<Duration>,
+    op: impl FnMut() -> Result<R, Errno>,
+) -> Result<R, Errno> {
+    match other {
+        Some(o) => wait_on(t, &[&s.wq, &o.wq], nonblock, timeout, op),
+        None => wait_on(t, &[&s.wq], nonblock, timeout, op),
+    }
+}
+
+/// Runs a socket operation, sleeping on `queues` while it returns
+/// `EAGAIN`, unless `nonblock`. A timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`)
+/// ends the wait with `EAGAIN`.
+pub(super) fn wait_on<R>(
+    t: &mut TaskCtx,
+    queues: &[&WaitQueue],
     nonblock: bool,
     timeout: Option<Duration>,
     mut op: impl FnMut() -> Result<R, Errno>,
@@ -97,12 +122,8 @@ fn wait<R>(
         Err(Errno::EAGAIN) if !nonblock && timeout != Some(Duration::ZERO) => {}
         r => return r,
     }
-    let mut queues: Vec<&WaitQueue> = vec![&s.wq];
-    if let Some(o) = other {
-        queues.push(&o.wq);
-    }
     let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
-    match t.block(&queues, deadline, false, |_| match op() {
+    match t.block(queues, deadline, false, |_| match op() {
         Err(Errno::EAGAIN) => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(e) => Err(e),
@@ -113,7 +134,7 @@ fn wait<R>(
 }
 
 /// Copies a sockaddr argument in (`move_addr_to_kernel`).
-fn read_sockaddr(t: &TaskCtx, addr: u64, len: i32) -> Result<Vec<u8>, Errno> {
+pub(super) fn read_sockaddr(t: &TaskCtx, addr: u64, len: i32) -> Result<Vec<u8>, Errno> {
     let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
     if len > SOCKADDR_STORAGE {
         return Err(Errno::EINVAL);
@@ -147,7 +168,12 @@ fn parse_unix_addr(raw: &[u8]) -> Result<UnixAddr, Errno> {
 
 /// Copies a sockaddr out (`move_addr_to_user`): as much as the caller's
 /// `*len_ptr` allows, then the full length into `*len_ptr`.
-fn put_sockaddr(t: &mut TaskCtx, addr: u64, len_ptr: u64, k: &[u8]) -> Result<(), Errno> {
+pub(super) fn put_sockaddr(
+    t: &mut TaskCtx,
+    addr: u64,
+    len_ptr: u64,
+    k: &[u8],
+) -> Result<(), Errno> {
     let len: i32 = t.read_obj(len_ptr)?;
     let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
     let n = len.min(k.len());
@@ -211,8 +237,6 @@ fn socket_type(family: i32, ty: i32, protocol: i32) -> Result<SockType, Errno> {
     if ty >= SOCK_MAX {
         return Err(Errno::EINVAL);
     }
-    // AF_INET and AF_INET6 come with the netstack; until then they are
-    // as absent as any family this kernel was built without.
     if family != libc::AF_UNIX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -231,8 +255,17 @@ fn socket_type(family: i32, ty: i32, protocol: i32) -> Result<SockType, Errno> {
 // ---------------------------------------------------------------------------
 // Creating, naming and connecting
 
+fn is_inet(family: i32) -> bool {
+    family == libc::AF_INET || family == libc::AF_INET6
+}
+
 pub fn sys_socket(t: &mut TaskCtx, a: &Args) -> SysResult {
     let (ty, flags) = split_type(a.i32(1))?;
+    if is_inet(a.i32(0)) {
+        let s = inet::create(t, a.i32(0) == libc::AF_INET6, ty, a.i32(2))?;
+        let f = OpenFile::new(None, s, libc::O_RDWR | (flags & libc::O_NONBLOCK));
+        return ok(t.fds().alloc(f, flags & libc::O_CLOEXEC != 0, 0)?);
+    }
     let ty = socket_type(a.i32(0), ty, a.i32(2))?;
     let sock = Sock::new(ty, peer_cred(t));
     ok(install(t, sock, flags)?)
@@ -240,6 +273,10 @@ pub fn sys_socket(t: &mut TaskCtx, a: &Args) -> SysResult {
 
 pub fn sys_socketpair(t: &mut TaskCtx, a: &Args) -> SysResult {
     let (ty, flags) = split_type(a.i32(1))?;
+    if is_inet(a.i32(0)) {
+        inet::create(t, a.i32(0) == libc::AF_INET6, ty, a.i32(2))?;
+        return Err(Errno::EOPNOTSUPP);
+    }
     let ty = socket_type(a.i32(0), ty, a.i32(2))?;
     let (x, y) = Sock::pair(ty, peer_cred(t));
     let fds = t.fds();
@@ -293,7 +330,11 @@ fn bind_path(t: &TaskCtx, s: &Arc<Sock>, path: &[u8]) -> Result<(), Errno> {
 }
 
 pub fn sys_bind(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::bind(t, i, a.u64(1), a.i32(2));
+    }
+    let s = unix_of(&f)?;
     let raw = read_sockaddr(t, a.u64(1), a.i32(2))?;
     if raw.len() == SUN_PATH && family(&raw) == Some(libc::AF_UNIX) {
         s.autobind()?;
@@ -307,7 +348,11 @@ pub fn sys_bind(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 pub fn sys_listen(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::listen(i, a.u32(1).min(SOMAXCONN as u32));
+    }
+    let s = unix_of(&f)?;
     // Linux compares as unsigned: a negative backlog means the maximum.
     let backlog = usize::try_from(a.u32(1)).map_or(SOMAXCONN, |b| b.min(SOMAXCONN));
     s.listen(backlog, peer_cred(t))?;
@@ -315,7 +360,11 @@ pub fn sys_listen(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 pub fn sys_connect(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (f, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::connect(t, &f, i, a.u64(1), a.i32(2));
+    }
+    let s = unix_of(&f)?;
     let raw = read_sockaddr(t, a.u64(1), a.i32(2))?;
     if s.ty == SockType::Dgram {
         if raw.len() < SUN_PATH {
@@ -350,7 +399,11 @@ fn do_accept(t: &mut TaskCtx, a: &Args, flags: i32) -> SysResult {
     if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (f, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::accept(t, &f, i, (a.u64(1), a.u64(2)), flags);
+    }
+    let s = unix_of(&f)?;
     if !s.ty.connection_oriented() {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -375,27 +428,39 @@ pub fn sys_accept4(t: &mut TaskCtx, a: &Args) -> SysResult {
 }
 
 pub fn sys_getsockname(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::getsockname(t, i, a.u64(1), a.u64(2));
+    }
+    let s = unix_of(&f)?;
     let name = sockaddr_of(s.name().as_ref());
     put_sockaddr(t, a.u64(1), a.u64(2), &name)?;
     ok(0)
 }
 
 pub fn sys_getpeername(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
+    if let Some(i) = inet::of(&f) {
+        return inet::getpeername(t, i, a.u64(1), a.u64(2));
+    }
+    let s = unix_of(&f)?;
     let name = sockaddr_of(s.peer_name()?.as_ref());
     put_sockaddr(t, a.u64(1), a.u64(2), &name)?;
     ok(0)
 }
 
 pub fn sys_shutdown(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
     let how = match a.i32(1) {
         libc::SHUT_RD => RCV_SHUTDOWN,
         libc::SHUT_WR => SEND_SHUTDOWN,
         libc::SHUT_RDWR => RCV_SHUTDOWN | SEND_SHUTDOWN,
         _ => return Err(Errno::EINVAL),
     };
+    if let Some(i) = inet::of(&f) {
+        return inet::shutdown(i, how & RCV_SHUTDOWN != 0, how & SEND_SHUTDOWN != 0);
+    }
+    let s = unix_of(&f)?;
     s.shutdown(how);
     ok(0)
 }
@@ -404,10 +469,15 @@ pub fn sys_shutdown(t: &mut TaskCtx, a: &Args) -> SysResult {
 // Sending
 
 /// The user buffers of one send or receive.
-type Iovecs = Vec<(u64, usize)>;
+pub(super) type Iovecs = Vec<(u64, usize)>;
 
 /// Copies up to `max` bytes of `iovs`, starting `skip` bytes in.
-fn gather(t: &TaskCtx, iovs: &[(u64, usize)], skip: usize, max: usize) -> Result<Vec<u8>, Errno> {
+pub(super) fn gather(
+    t: &TaskCtx,
+    iovs: &[(u64, usize)],
+    skip: usize,
+    max: usize,
+) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
     let mut skip = skip;
     for &(base, len) in iovs {
@@ -426,7 +496,7 @@ fn gather(t: &TaskCtx, iovs: &[(u64, usize)], skip: usize, max: usize) -> Result
     Ok(out)
 }
 
-fn total_len(iovs: &[(u64, usize)]) -> usize {
+pub(super) fn total_len(iovs: &[(u64, usize)]) -> usize {
     iovs.iter()
         .fold(0usize, |a, i| a.saturating_add(i.1))
         .min(MAX_RW)
@@ -523,7 +593,13 @@ fn do_send(
     name: Option<Vec<u8>>,
     control: Option<Vec<u8>>,
 ) -> SysResult {
-    let (f, s) = sock_of(t, fd)?;
+    let f = socket_file(t, fd)?;
+    if let Some(i) = inet::of(&f) {
+        // Control messages mean nothing to TCP/UDP here (no IP_PKTINFO
+        // and friends yet).
+        return inet::send(t, &f, i, iovs, flags, name.as_deref());
+    }
+    let s = unix_of(&f)?;
     let anc = match &control {
         Some(c) => parse_control(t, c)?,
         None => Ancillary::default(),
@@ -651,7 +727,7 @@ fn send_message(t: &mut TaskCtx, s: &Arc<Sock>, mut req: SendReq<'_>) -> SysResu
 pub fn sys_sendto(t: &mut TaskCtx, a: &Args) -> SysResult {
     let fd = a.fd(0)?;
     let iovs = vec![(a.u64(1), a.usize(2).min(MAX_RW))];
-    sock_of(t, fd)?;
+    socket_file(t, fd)?;
     let name = if a.u64(4) != 0 {
         Some(read_sockaddr(t, a.u64(4), a.i32(5))?).filter(|n| !n.is_empty())
     } else {
@@ -695,7 +771,7 @@ fn read_msghdr(t: &TaskCtx, addr: u64) -> Result<MsgHdr, Errno> {
 
 pub fn sys_sendmsg(t: &mut TaskCtx, a: &Args) -> SysResult {
     let fd = a.fd(0)?;
-    sock_of(t, fd)?;
+    socket_file(t, fd)?;
     let m = read_msghdr(t, a.u64(1))?;
     let name = if m.name != 0 && m.namelen > 0 {
         Some(t.copy_in_vec(m.name, m.namelen)?)
@@ -804,8 +880,16 @@ fn do_recv(
 }
 
 pub fn sys_recvfrom(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (f, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
     let iovs = vec![(a.u64(1), a.usize(2).min(MAX_RW))];
+    if let Some(i) = inet::of(&f) {
+        let got = inet::recv(t, &f, i, &iovs, a.i32(3))?;
+        if a.u64(4) != 0 && got.from.is_some() {
+            put_sockaddr(t, a.u64(4), a.u64(5), &got.from_bytes())?;
+        }
+        return ok(got.ret);
+    }
+    let s = unix_of(&f)?;
     let got = do_recv(t, &s, &f, &iovs, a.i32(3))?;
     if a.u64(4) != 0 {
         let name = got
@@ -895,10 +979,21 @@ fn build_control(
 }
 
 pub fn sys_recvmsg(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (f, s) = sock_of(t, a.fd(0)?)?;
+    let f = socket_file(t, a.fd(0)?)?;
     let maddr = a.u64(1);
     let m = read_msghdr(t, maddr)?;
     let flags = a.i32(2);
+    if let Some(i) = inet::of(&f) {
+        let got = inet::recv(t, &f, i, &m.iovs, flags)?;
+        let name = got.from_bytes();
+        if m.name != 0 {
+            put_sockaddr(t, m.name, maddr + 8, &name)?;
+        }
+        t.write_obj(maddr + 40, &0u64)?;
+        t.write_obj(maddr + 48, &(got.flags | (flags & libc::MSG_CMSG_CLOEXEC)))?;
+        return ok(got.ret);
+    }
+    let s = unix_of(&f)?;
     let mut got = do_recv(t, &s, &f, &m.iovs, flags)?;
     if m.name != 0 {
         let name = got
@@ -953,22 +1048,9 @@ fn buf_size(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-pub fn sys_getsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
-    if a.i32(1) != libc::SOL_SOCKET {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    let (optval, optlen) = (a.u64(3), a.u64(4));
-    let len: i32 = t.read_obj(optlen)?;
-    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
-    let o = s.opts();
-    let val = match a.i32(2) {
-        libc::SO_TYPE => int_bytes(s.ty.raw()),
-        libc::SO_DOMAIN => int_bytes(libc::AF_UNIX),
-        libc::SO_PROTOCOL => int_bytes(0),
-        libc::SO_ERROR => int_bytes(s.take_error().map_or(0, |e| e as i32)),
-        libc::SO_ACCEPTCONN => int_bytes(i32::from(s.is_listening())),
-        libc::SO_PEERCRED => s.peercred().to_bytes().to_vec(),
+/// The `SOL_SOCKET` options every family shares.
+fn common_option(name: i32, o: &Opts) -> Result<Vec<u8>, Errno> {
+    Ok(match name {
         libc::SO_SNDBUF => int_bytes(buf_size(o.sndbuf)),
         libc::SO_RCVBUF => int_bytes(buf_size(o.rcvbuf)),
         libc::SO_PASSCRED => int_bytes(i32::from(o.passcred)),
@@ -989,6 +1071,46 @@ pub fn sys_getsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
         libc::SO_RCVTIMEO => timeval_bytes(o.rcvtimeo),
         libc::SO_SNDTIMEO => timeval_bytes(o.sndtimeo),
         _ => return Err(Errno::ENOPROTOOPT),
+    })
+}
+
+pub fn sys_getsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = socket_file(t, a.fd(0)?)?;
+    let (level, name) = (a.i32(1), a.i32(2));
+    let (optval, optlen) = (a.u64(3), a.u64(4));
+    let len: i32 = t.read_obj(optlen)?;
+    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+    let val = match (inet::of(&f), level) {
+        (Some(i), libc::SOL_SOCKET) => match name {
+            libc::SO_TYPE => int_bytes(if i.is_stream() {
+                libc::SOCK_STREAM
+            } else {
+                libc::SOCK_DGRAM
+            }),
+            libc::SO_DOMAIN => int_bytes(i.family()),
+            libc::SO_PROTOCOL => int_bytes(if i.is_stream() {
+                libc::IPPROTO_TCP
+            } else {
+                libc::IPPROTO_UDP
+            }),
+            libc::SO_ERROR => int_bytes(i.take_error().map_or(0, |e| e as i32)),
+            libc::SO_ACCEPTCONN => int_bytes(i32::from(i.is_listening())),
+            _ => common_option(name, &i.opts())?,
+        },
+        (Some(i), _) => inet::get_option(i, level, name)?,
+        (None, libc::SOL_SOCKET) => {
+            let s = unix_of(&f)?;
+            match name {
+                libc::SO_TYPE => int_bytes(s.ty.raw()),
+                libc::SO_DOMAIN => int_bytes(libc::AF_UNIX),
+                libc::SO_PROTOCOL => int_bytes(0),
+                libc::SO_ERROR => int_bytes(s.take_error().map_or(0, |e| e as i32)),
+                libc::SO_ACCEPTCONN => int_bytes(i32::from(s.is_listening())),
+                libc::SO_PEERCRED => s.peercred().to_bytes().to_vec(),
+                _ => common_option(name, &s.opts())?,
+            }
+        }
+        (None, _) => return Err(Errno::EOPNOTSUPP),
     };
     let n = len.min(val.len());
     if n > 0 {
@@ -1028,27 +1150,24 @@ fn read_timeout(t: &TaskCtx, addr: u64, len: usize) -> Result<Option<Duration>, 
     Ok(Some(Duration::from_secs(sec) + Duration::from_micros(usec)))
 }
 
-pub fn sys_setsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
-    let (_, s) = sock_of(t, a.fd(0)?)?;
-    let (optval, optlen) = (a.u64(3), a.i32(4));
-    let len = usize::try_from(optlen).map_err(|_| Errno::EINVAL)?;
-    if a.i32(1) != libc::SOL_SOCKET {
-        return Err(Errno::EOPNOTSUPP);
-    }
+/// A change to the `SOL_SOCKET` options every family shares.
+type OptUpdate = Box<dyn FnOnce(&mut Opts)>;
+
+/// Reads and checks a `SOL_SOCKET` `setsockopt` (Linux's
+/// `sk_setsockopt`).
+fn common_update(t: &TaskCtx, name: i32, optval: u64, len: usize) -> Result<OptUpdate, Errno> {
     if len < 4 {
         return Err(Errno::EINVAL);
     }
-    let name = a.i32(2);
     if matches!(name, libc::SO_RCVTIMEO | libc::SO_SNDTIMEO) {
         let d = read_timeout(t, optval, len)?;
-        s.set_opts(|o| {
+        return Ok(Box::new(move |o: &mut Opts| {
             if name == libc::SO_RCVTIMEO {
                 o.rcvtimeo = d;
             } else {
                 o.sndtimeo = d;
             }
-        });
-        return ok(0);
+        }));
     }
     if name == libc::SO_LINGER {
         if len < 8 {
@@ -1056,8 +1175,9 @@ pub fn sys_setsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
         }
         let on: i32 = t.read_obj(optval)?;
         let secs: i32 = t.read_obj(optval + 4)?;
-        s.set_opts(|o| o.linger = (i32::from(on != 0), secs));
-        return ok(0);
+        return Ok(Box::new(move |o: &mut Opts| {
+            o.linger = (i32::from(on != 0), secs);
+        }));
     }
     let val: i32 = t.read_obj(optval)?;
     let apply: fn(&mut Opts, i32) = match name {
@@ -1070,8 +1190,7 @@ pub fn sys_setsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
         libc::SO_DONTROUTE => |o, v| o.dontroute = v != 0,
         libc::SO_OOBINLINE => |o, v| o.oobinline = v != 0,
         libc::SO_PRIORITY => {
-            let root = lock(&t.tg().creds).euid == 0;
-            if !(0..=6).contains(&val) && !root {
+            if !(0..=6).contains(&val) && !caps::has(t, CAP_NET_ADMIN) {
                 return Err(Errno::EPERM);
             }
             |o, v| o.priority = v
@@ -1081,6 +1200,25 @@ pub fn sys_setsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
         libc::SO_RCVBUF => |o, v| o.rcvbuf = set_buf(v, MIN_RCVBUF),
         _ => return Err(Errno::ENOPROTOOPT),
     };
-    s.set_opts(|o| apply(o, val));
+    Ok(Box::new(move |o: &mut Opts| apply(o, val)))
+}
+
+pub fn sys_setsockopt(t: &mut TaskCtx, a: &Args) -> SysResult {
+    let f = socket_file(t, a.fd(0)?)?;
+    let (level, name) = (a.i32(1), a.i32(2));
+    let (optval, optlen) = (a.u64(3), a.i32(4));
+    let len = usize::try_from(optlen).map_err(|_| Errno::EINVAL)?;
+    if let Some(i) = inet::of(&f) {
+        if level != libc::SOL_SOCKET {
+            return inet::set_option(t, i, level, name, optval, len);
+        }
+        i.set_opts(common_update(t, name, optval, len)?);
+        return ok(0);
+    }
+    let s = unix_of(&f)?;
+    if level != libc::SOL_SOCKET {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    s.set_opts(common_update(t, name, optval, len)?);
     ok(0)
 }

@@ -6,7 +6,7 @@ use super::{
     attr, caps, cred, dir, exec, fd, futex, info, mmap, open, poll, process, rusage, sched,
     sendfile, signal, socket, stat, time, Handler,
 };
-use super::{copy, splice, xattr};
+use super::{copy, fhandle, splice, xattr};
 use super::{eventfd, inotify, signalfd, timerfd};
 use super::{futex_pi, pidfd, posix_timer};
 use super::{memfd, mqueue, sysv};
@@ -15,6 +15,9 @@ pub fn entry(nr: u64) -> Option<Handler> {
     let h: Handler = match nr {
         285 => fd::sys_fallocate, // fallocate
         221 => fd::sys_fadvise64, // fadvise64
+        // File handles (fhandle.rs): EOPNOTSUPP/ESTALE, no fs can decode.
+        303 => fhandle::sys_name_to_handle_at, // name_to_handle_at
+        304 => fhandle::sys_open_by_handle_at, // open_by_handle_at
         // IPC: memfd, System V IPC, POSIX message queues (memfd.rs,
         // sysv.rs, mqueue.rs).
         319 => memfd::sys_memfd_create,     // memfd_create

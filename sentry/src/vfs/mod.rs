@@ -10,6 +10,7 @@ pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host_file;
+pub mod inet;
 pub mod inode;
 pub mod inotify;
 pub mod lock;
@@ -151,6 +152,24 @@ impl Vfs {
             }
         }
         cur
+    }
+
+    /// The id `/proc/PID/mountinfo` gives the mount `path` (absolute, from
+    /// the VFS root) is on: the newest mount on the longest prefix of it.
+    /// Ids follow [`Vfs::mounts_text`]'s lines: 1 is the root.
+    pub fn mount_id(&self, path: &[u8]) -> u32 {
+        let m = self.mounts.read().unwrap_or_else(|e| e.into_inner());
+        let mut best = (0, 1);
+        for (id, x) in (2u32..).zip(&m.list) {
+            let p = x.path.as_slice();
+            let below = path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.ends_with(b"/"));
+            if below && p.len() >= best.0 {
+                best = (p.len(), id);
+            }
+        }
+        best.1
     }
 
     /// `/proc/mounts`.

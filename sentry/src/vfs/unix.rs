@@ -29,7 +29,7 @@ use super::inode::{Stat, Timespec};
 use crate::kernel::wait::WaitQueue;
 
 /// Device number `fstat` reports for sockets (Linux's sockfs).
-const SOCKFS_DEV: u64 = 9;
+pub(crate) const SOCKFS_DEV: u64 = 9;
 /// `net.core.wmem_default` / `rmem_default`.
 pub const DEFAULT_BUF: usize = 212_992;
 /// `net.core.wmem_max` / `rmem_max`: the most `SO_SNDBUF` may ask for.
@@ -53,6 +53,11 @@ pub const SEND_SHUTDOWN: u8 = 2;
 const SHUTDOWN_MASK: u8 = 3;
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
+
+/// A new sockfs inode number, shared by every socket family.
+pub(crate) fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
 
 /// The three kinds of unix socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -338,7 +343,7 @@ impl Sock {
                 opts: Opts::default(),
             }),
             inflight: AtomicUsize::new(0),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: next_ino(),
             owner,
             created: Timespec::now(),
         })
