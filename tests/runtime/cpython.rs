@@ -2,9 +2,6 @@
 //! the Debian interpreter (`libpython3.11-testsuite`). Every test of these
 //! modules must pass, none is skipped beyond what regrtest itself skips on
 //! this machine natively.
-//!
-//! Not here yet: test_os and test_signal, whose TCP-socket cases need
-//! AF_INET, which arrives with the network stack.
 
 use std::process::Command;
 use std::time::Duration;
@@ -24,6 +21,16 @@ fn regrtest(module: &str) {
         r.status_text(),
         String::from_utf8_lossy(&r.stderr)
     );
+}
+
+#[test]
+fn test_os() {
+    regrtest("test_os");
+}
+
+#[test]
+fn test_signal() {
+    regrtest("test_signal");
 }
 
 #[test]
