@@ -11,6 +11,7 @@ use crate::kernel::signal::SigInfo;
 use crate::kernel::task::{lock, RLIM_INFINITY};
 use crate::kernel::wait::WaitQueue;
 use crate::vfs::file::Falloc;
+use crate::vfs::file::ReadTimer;
 use crate::vfs::lock::{self, locks, Flavor, Lock, LockKind, Owner};
 use crate::vfs::{pipe, OpenFile};
 
@@ -75,10 +76,43 @@ fn do_read(
             }
             n
         }
-        None => io_wait(t, f, || f.ops.read(&mut buf, 0))?,
+        None => read_stream(t, f, &mut buf)?,
     };
     buf.truncate(n);
     Ok(buf)
+}
+
+/// Reads a stream, sleeping while nothing is ready (unless the file is
+/// non-blocking) for as long as the file's read timer allows.
+fn read_stream(t: &mut TaskCtx, f: &Arc<OpenFile>, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut timer = ReadTimer {
+        nonblocking: f.nonblocking(),
+        ..ReadTimer::default()
+    };
+    let host = f.ops.host_fd().is_some();
+    let queues: Vec<&WaitQueue> = f.ops.wait_queue().into_iter().collect();
+    loop {
+        match f.ops.read_timed(buf, &mut timer) {
+            Err(Errno::EAGAIN) if !timer.nonblocking => {}
+            r => return r,
+        }
+        let deadline = timer.deadline;
+        let r = t.block(&queues, deadline, host, |_| {
+            match f.ops.read_timed(buf, &mut timer) {
+                // A new deadline: sleep again with it.
+                Err(Errno::EAGAIN) if timer.deadline != deadline => Ok(Some(None)),
+                Err(Errno::EAGAIN) => Ok(None),
+                Ok(n) => Ok(Some(Some(n))),
+                Err(e) => Err(e),
+            }
+        });
+        match r {
+            Ok(Some(n)) => return Ok(n),
+            // The deadline moved or passed: the next try decides.
+            Ok(None) | Err(Errno::ETIMEDOUT) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// RLIMIT_FSIZE on regular files (Linux's generic_write_check_limits):

@@ -26,6 +26,16 @@ pub trait FileOps: Send + Sync + Debug {
         Err(Errno::EINVAL)
     }
 
+    /// A read of a stream whose wait may end on a timer (a terminal's
+    /// VMIN/VTIME): like [`FileOps::read`], but `timer` lives across the
+    /// retries of one read(2). `EAGAIN` with `timer.deadline` set asks
+    /// the caller to sleep at most until then and retry; a retry after
+    /// the deadline settles for what there is.
+    fn read_timed(&self, buf: &mut [u8], timer: &mut ReadTimer) -> Result<usize, Errno> {
+        let _ = timer;
+        self.read(buf, 0)
+    }
+
     /// Writes at `off` (ignored by streams).
     fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
@@ -167,6 +177,17 @@ pub enum Falloc {
     Allocate { keep_size: bool },
     /// Free the range's storage; it reads as zeros, the size stays.
     PunchHole,
+}
+
+/// The state of one blocking read(2) for [`FileOps::read_timed`].
+#[derive(Debug, Default)]
+pub struct ReadTimer {
+    /// The description is non-blocking: the read will not sleep.
+    pub nonblocking: bool,
+    /// When the read stops waiting for more.
+    pub deadline: Option<std::time::Instant>,
+    /// What the file had ready when `deadline` was last set.
+    pub seen: usize,
 }
 
 /// What [`FileOps::mmap_hook`] decided a mapping maps.

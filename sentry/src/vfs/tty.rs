@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
-use super::file::FileOps;
+use super::file::{FileOps, ReadTimer};
 use super::inode::Stat;
 use crate::kernel::signal::{SigInfo, SIG_IGN};
 use crate::kernel::task::{current, kernel, lock, ThreadGroup};
@@ -627,7 +627,7 @@ impl Tty {
         ev
     }
 
-    fn slave_read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+    fn slave_read(&self, buf: &mut [u8], timer: &mut ReadTimer) -> Result<usize, Errno> {
         let mut st = lock(&self.st);
         if !st.master_open {
             return Ok(0);
@@ -644,12 +644,9 @@ impl Tty {
             }
             n
         } else {
-            let vmin = usize::from(st.termios.cc[libc::VMIN]);
-            let want = vmin.min(buf.len());
-            if st.raw.len() < want || (want == 0 && vmin > 0) {
+            if !raw_read_ready(&st.termios, st.raw.len(), buf.len(), timer) {
                 return Err(Errno::EAGAIN);
             }
-            // VMIN 0 (VTIME ignored): whatever is there, maybe nothing.
             let n = buf.len().min(st.raw.len());
             for (d, s) in buf.iter_mut().zip(st.raw.drain(..n)) {
                 *d = s;
@@ -691,10 +688,19 @@ impl Tty {
             return libc::POLLIN | libc::POLLOUT | libc::POLLHUP | libc::POLLERR;
         }
         let mut ev = 0;
-        let readable = if st.termios.l(libc::ICANON) {
+        let t = st.termios;
+        let readable = if t.l(libc::ICANON) {
             !st.lines.is_empty()
         } else {
-            !st.raw.is_empty()
+            // `input_available_p(tty, 1)`: with VMIN but no VTIME, a
+            // reader wants VMIN bytes before it is woken.
+            let (vmin, vtime) = (t.cc[libc::VMIN], t.cc[libc::VTIME]);
+            let amt = if vtime == 0 && vmin > 0 {
+                usize::from(vmin)
+            } else {
+                1
+            };
+            st.raw.len() >= amt
         };
         if readable {
             ev |= libc::POLLIN;
@@ -775,6 +781,45 @@ impl Tty {
         signal_pgrp(pgid, sig);
         Err(Errno::EINTR)
     }
+}
+
+/// Whether a non-canonical read of `len` bytes returns now with `avail`
+/// bytes queued (`n_tty_read`'s VMIN/VTIME rules, VTIME in tenths of a
+/// second):
+/// - VMIN 0, VTIME 0: at once, with whatever there is;
+/// - VMIN 0, VTIME t: at the first byte, or with nothing t after the read
+///   started;
+/// - VMIN m, VTIME 0: once min(m, len) bytes are there;
+/// - VMIN m, VTIME t: the same, or t after the last byte arrived (the
+///   timer starts with the first byte).
+///
+/// A non-blocking read returns whatever there is as soon as there is
+/// something.
+fn raw_read_ready(t: &Termios, avail: usize, len: usize, timer: &mut ReadTimer) -> bool {
+    let vmin = usize::from(t.cc[libc::VMIN]);
+    let vtime = std::time::Duration::from_millis(100 * u64::from(t.cc[libc::VTIME]));
+    let now = std::time::Instant::now();
+    if vmin == 0 {
+        if avail > 0 || vtime.is_zero() {
+            return true;
+        }
+        let deadline = *timer.deadline.get_or_insert(now + vtime);
+        return now >= deadline;
+    }
+    if avail >= vmin.min(len) || (timer.nonblocking && avail > 0) {
+        return true;
+    }
+    if avail == 0 || vtime.is_zero() {
+        timer.deadline = None;
+        timer.seen = 0;
+        return false;
+    }
+    if avail != timer.seen {
+        timer.seen = avail;
+        timer.deadline = Some(now + vtime);
+        return false;
+    }
+    timer.deadline.is_some_and(|d| now >= d)
 }
 
 /// Sessions whose terminal was hung up while their leader lived, with
@@ -929,8 +974,12 @@ impl Drop for PtySlave {
 
 impl FileOps for PtySlave {
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        self.read_timed(buf, &mut ReadTimer::default())
+    }
+
+    fn read_timed(&self, buf: &mut [u8], timer: &mut ReadTimer) -> Result<usize, Errno> {
         self.tty.check_change(libc::SIGTTIN)?;
-        self.tty.slave_read(buf)
+        self.tty.slave_read(buf, timer)
     }
 
     fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
