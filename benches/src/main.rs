@@ -163,12 +163,14 @@ fn main() {
         sandboxed / floor_regs
     );
 
-    println!("process, thread and IPC (median of 3; ratio = rvisor / native, >1 is slower)");
+    println!("process, thread, IPC and loopback TCP (median of 3; ratio = rvisor / native, >1 is slower)");
     for (name, arg, unit, higher_is_better) in [
         ("fork_exec_wait", "100", "us/cycle", false),
         ("pipe_throughput", "256", "MB/s", true),
         ("thread_create_join", "200", "us/pair", false),
         ("futex_pingpong", "2000", "us/round trip", false),
+        ("tcp_throughput", "256", "MB/s", true),
+        ("tcp_request_response", "5000", "us/round trip", false),
     ] {
         let bin = build(name, &out);
         let nat = median(
