@@ -136,6 +136,7 @@ fn find_program(
 
 /// Runs a sandbox to completion and returns how its first process ended.
 pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
+    crate::console::block_host_winch();
     let memfile = MemoryFile::init().map_err(setup("memory file"))?;
     let platform =
         platform::ptrace::PtracePlatform::init(memfile.raw_fd()).map_err(setup("platform"))?;

@@ -37,6 +37,10 @@ pub const SENTRY_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_rt_sigaction, "runtime signal set-up"),
     (libc::SYS_rt_sigprocmask, "runtime signal masks"),
     (libc::SYS_rt_sigreturn, "runtime signal handlers"),
+    (
+        libc::SYS_rt_sigtimedwait,
+        "console: waiting for the host terminal's SIGWINCH",
+    ),
     (libc::SYS_sigaltstack, "runtime signal stacks"),
     (libc::SYS_clone, "task threads; forking stubs"),
     (libc::SYS_clone3, "task threads (glibc pthread_create)"),

@@ -2,13 +2,18 @@
 //! application gets a pseudo-terminal of its own (so job control, ^C and
 //! ^Z are the sandbox's, handled by the sentry's line discipline), and two
 //! sentry threads relay bytes between it and the caller's terminal, which
-//! is put in raw mode for the duration (the caller restores it).
+//! is put in raw mode for the duration (the caller restores it). A third
+//! thread waits for the host's SIGWINCH (the sentry is in the terminal's
+//! foreground process group, so it gets one whenever the terminal is
+//! resized) and copies the new size to the pty, which sends SIGWINCH to
+//! the sandbox's foreground group as TIOCSWINSZ does.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::sys::signal::{SigSet, Signal};
 
 use crate::kernel::wait::Waker;
 use crate::vfs::tty::{self, Tty};
@@ -32,6 +37,19 @@ fn host_winsize(fd: &OwnedFd) -> Option<[u16; 4]> {
     // SAFETY: TIOCGWINSZ writes a struct winsize (four u16) into `ws`.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, ws.as_mut_ptr()) };
     (r == 0).then_some(ws)
+}
+
+/// Blocks SIGWINCH in the calling thread and so in every thread (and
+/// stub) started from it afterwards: only the console's thread, which
+/// waits for it with sigwaitinfo, may take it. Call it at boot before any
+/// other thread exists. Without a console SIGWINCH just stays pending,
+/// where the sentry would otherwise have ignored it.
+pub fn block_host_winch() {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGWINCH);
+    if let Err(e) = set.thread_block() {
+        tracing::warn!("blocking SIGWINCH: {e}");
+    }
 }
 
 fn make_raw(fd: &OwnedFd) {
@@ -60,9 +78,26 @@ impl Console {
         Ok((Console { tty, master }, slave))
     }
 
-    /// Starts relaying: host input to the pty, pty output to the host.
+    /// Starts relaying: host input to the pty, pty output to the host,
+    /// and the host terminal's size to the pty.
     pub fn relay(&self, host_in: OwnedFd, host_out: OwnedFd) -> std::io::Result<()> {
         make_raw(&host_in);
+        let host_in = Arc::new(host_in);
+        let (tty, term) = (self.tty.clone(), host_in.clone());
+        std::thread::Builder::new()
+            .name("console-winch".into())
+            .spawn(move || {
+                let mut set = SigSet::empty();
+                set.add(Signal::SIGWINCH);
+                loop {
+                    if set.wait().is_err() {
+                        return;
+                    }
+                    if let Some(ws) = host_winsize(&term) {
+                        tty.set_winsize(ws);
+                    }
+                }
+            })?;
         let master = self.master.clone();
         std::thread::Builder::new()
             .name("console-in".into())

@@ -1,5 +1,6 @@
 //! An interactive bash session inside `rvisor do`, driven through a
-//! terminal: the sandbox gets a pty of its own, with job control.
+//! terminal: the sandbox gets a pty of its own, with job control, and
+//! follows the size of the terminal it runs on.
 
 use std::process::Command;
 use std::time::Duration;
@@ -22,6 +23,6 @@ fn interactive_bash_job_control_through_a_pty() {
     );
     assert_eq!(
         out,
-        "echo ok\nbackground job ok\nctrl-z ok\nbg ok\nctrl-c ok\nexit ok\n"
+        "echo ok\nresize ok\nbackground job ok\nctrl-z ok\nbg ok\nctrl-c ok\nexit ok\n"
     );
 }

@@ -1,13 +1,17 @@
 """Drives an interactive bash inside `rvisor do` through a pseudo-terminal,
-as a person at a terminal would: a background job, jobs, fg, ^Z, bg, ^C.
+as a person at a terminal would: a background job, jobs, fg, ^Z, bg, ^C,
+and a resize of the terminal window.
 
 Usage: pty_session.py RVISOR_BINARY (or `native`). Prints one line per check that
 passed and exits non-zero with the transcript on the first failure."""
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import sys
+import termios
 import time
 
 rvisor = sys.argv[1]
@@ -63,6 +67,19 @@ send("echo hello-$((6*7))\n")
 read_until("hello-42")
 read_until(PROMPT)
 print("echo ok")
+
+# A resize of our terminal reaches the sandbox: the foreground job gets
+# SIGWINCH and the new size is the sandbox terminal's. (The quotes keep the
+# echoed command lines from matching the output.)
+send("bash -c 'trap \"echo got-\"\"winch; exit\" WINCH; echo wait\"\"ing; while :; do sleep 0.1; done'\n")
+read_until("waiting")
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+read_until("got-winch")
+read_until(PROMPT)
+send("stty size\n")
+read_until("33 101")
+read_until(PROMPT)
+print("resize ok")
 
 send("sleep 100 &\n")
 read_until(PROMPT)
