@@ -20,6 +20,9 @@ use crate::vfs::OpenFile;
 /// `sizeof(struct sockaddr_in)` and `sizeof(struct sockaddr_in6)`.
 const SOCKADDR_IN: usize = 16;
 const SOCKADDR_IN6: usize = 28;
+/// `AF_INET`/`AF_INET6` as `sa_family_t`.
+const SA_INET: u16 = 2;
+const SA_INET6: u16 = 10;
 /// `SIN6_LEN_RFC2133`: an IPv6 address without `sin6_scope_id`.
 const SOCKADDR_IN6_MIN: usize = 24;
 /// Ports below this need `CAP_NET_BIND_SERVICE`
@@ -109,14 +112,14 @@ fn sockaddr_bytes(a: SocketAddr) -> Vec<u8> {
     match a {
         SocketAddr::V4(v4) => {
             let mut b = vec![0u8; SOCKADDR_IN];
-            b[0..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+            b[0..2].copy_from_slice(&SA_INET.to_ne_bytes());
             b[2..4].copy_from_slice(&v4.port().to_be_bytes());
             b[4..8].copy_from_slice(&v4.ip().octets());
             b
         }
         SocketAddr::V6(v6) => {
             let mut b = vec![0u8; SOCKADDR_IN6];
-            b[0..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+            b[0..2].copy_from_slice(&SA_INET6.to_ne_bytes());
             b[2..4].copy_from_slice(&v6.port().to_be_bytes());
             b[4..8].copy_from_slice(&v6.flowinfo().to_be_bytes());
             b[8..24].copy_from_slice(&v6.ip().octets());
@@ -147,11 +150,11 @@ pub fn bind(t: &mut TaskCtx, s: &InetSocket, addr: u64, len: i32) -> SysResult {
     ok(0)
 }
 
-pub fn listen(s: &InetSocket, backlog: u32) -> SysResult {
+pub fn listen(s: &InetSocket, backlog: usize) -> SysResult {
     let Transport::Tcp(tcp) = &s.transport else {
         return Err(Errno::EOPNOTSUPP);
     };
-    tcp.listen(usize::try_from(backlog).unwrap_or(usize::MAX))?;
+    tcp.listen(backlog)?;
     ok(0)
 }
 
@@ -316,7 +319,7 @@ pub struct Got {
 }
 
 impl Got {
-    pub fn from_bytes(&self) -> Vec<u8> {
+    pub fn name_bytes(&self) -> Vec<u8> {
         self.from.map(sockaddr_bytes).unwrap_or_default()
     }
 }

@@ -350,7 +350,9 @@ pub fn sys_bind(t: &mut TaskCtx, a: &Args) -> SysResult {
 pub fn sys_listen(t: &mut TaskCtx, a: &Args) -> SysResult {
     let f = socket_file(t, a.fd(0)?)?;
     if let Some(i) = inet::of(&f) {
-        return inet::listen(i, a.u32(1).min(SOMAXCONN as u32));
+        // Linux compares as unsigned: a negative backlog means the maximum.
+        let backlog = usize::try_from(a.u32(1)).map_or(SOMAXCONN, |b| b.min(SOMAXCONN));
+        return inet::listen(i, backlog);
     }
     let s = unix_of(&f)?;
     // Linux compares as unsigned: a negative backlog means the maximum.
@@ -885,7 +887,7 @@ pub fn sys_recvfrom(t: &mut TaskCtx, a: &Args) -> SysResult {
     if let Some(i) = inet::of(&f) {
         let got = inet::recv(t, &f, i, &iovs, a.i32(3))?;
         if a.u64(4) != 0 && got.from.is_some() {
-            put_sockaddr(t, a.u64(4), a.u64(5), &got.from_bytes())?;
+            put_sockaddr(t, a.u64(4), a.u64(5), &got.name_bytes())?;
         }
         return ok(got.ret);
     }
@@ -985,7 +987,7 @@ pub fn sys_recvmsg(t: &mut TaskCtx, a: &Args) -> SysResult {
     let flags = a.i32(2);
     if let Some(i) = inet::of(&f) {
         let got = inet::recv(t, &f, i, &m.iovs, flags)?;
-        let name = got.from_bytes();
+        let name = got.name_bytes();
         if m.name != 0 {
             put_sockaddr(t, m.name, maddr + 8, &name)?;
         }

@@ -103,7 +103,7 @@ impl InetSocket {
     }
 
     pub fn opts(&self) -> Opts {
-        self.lock_opts().clone()
+        *self.lock_opts()
     }
 
     /// Changes the socket-level options and passes on those the stack
@@ -112,7 +112,7 @@ impl InetSocket {
         let o = {
             let mut g = self.lock_opts();
             f(&mut g);
-            g.clone()
+            *g
         };
         let apply = |n: &mut netstack::SockOpts| {
             n.reuseaddr = o.reuseaddr;
