@@ -1173,6 +1173,41 @@ mod tests {
     }
 
     #[test]
+    fn vtime_read_timers() {
+        let past = |d: Option<std::time::Instant>| {
+            d.and_then(|d| d.checked_sub(std::time::Duration::from_secs(10)))
+        };
+        let mut t = Termios::linux_default();
+        t.cc[libc::VMIN] = 0;
+        t.cc[libc::VTIME] = 5;
+        // VMIN 0: the timer starts with the read.
+        let mut timer = ReadTimer::default();
+        assert!(!raw_read_ready(&t, 0, 8, &mut timer));
+        assert!(timer.deadline.is_some());
+        timer.deadline = past(timer.deadline);
+        assert!(raw_read_ready(&t, 0, 8, &mut timer));
+        // VMIN 4: no timer before the first byte, a new one per byte.
+        t.cc[libc::VMIN] = 4;
+        let mut timer = ReadTimer::default();
+        assert!(!raw_read_ready(&t, 0, 8, &mut timer));
+        assert!(timer.deadline.is_none());
+        assert!(!raw_read_ready(&t, 1, 8, &mut timer));
+        timer.deadline = past(timer.deadline);
+        assert!(!raw_read_ready(&t, 2, 8, &mut timer));
+        assert!(timer.deadline > past(Some(std::time::Instant::now())));
+        timer.deadline = past(timer.deadline);
+        assert!(raw_read_ready(&t, 2, 8, &mut timer));
+        // min(VMIN, count) bytes, or anything for a non-blocking read.
+        assert!(raw_read_ready(&t, 4, 8, &mut ReadTimer::default()));
+        assert!(raw_read_ready(&t, 2, 2, &mut ReadTimer::default()));
+        let mut nb = ReadTimer {
+            nonblocking: true,
+            ..ReadTimer::default()
+        };
+        assert!(raw_read_ready(&t, 1, 8, &mut nb));
+    }
+
+    #[test]
     fn raw_mode_vmin() {
         let (tty, m, s) = pair();
         let mut t = tty.termios();
