@@ -114,6 +114,7 @@ impl Inner {
     /// Runs the interface until nothing moves, then brings every socket's
     /// own state up to date and queues the notifications due.
     fn poll(&mut self) {
+        self.dev.full_ports = self.full_listen_ports();
         for _ in 0..MAX_ROUNDS {
             let now = self.now();
             let r = self.iface.poll(now, &mut self.dev, &mut self.set);

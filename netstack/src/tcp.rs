@@ -2,9 +2,10 @@
 //! connections.
 //!
 //! smoltcp has no listen queue: a listening socket is a pool of smoltcp
-//! sockets in LISTEN, each of which becomes one connection; `accept`
-//! takes an established one out and puts a fresh listener in its place,
-//! so the pool size is the backlog.
+//! sockets, each of which becomes one connection; `accept` takes an
+//! established one out. The pool keeps one socket in LISTEN while it
+//! holds fewer than backlog + 1 connections (Linux's accept-queue
+//! limit), so a listener costs one socket's buffers until clients come.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub(crate) enum Conn {
     Listening {
         pool: Vec<SocketHandle>,
         endpoint: IpListenEndpoint,
+        /// The most sockets the pool holds.
+        cap: usize,
     },
     /// Connecting or connected.
     Active {
@@ -78,6 +81,28 @@ fn new_conn() -> tcp::Socket<'static> {
     // Delayed ACKs only slow a loopback peer down.
     s.set_ack_delay(None);
     s
+}
+
+/// Makes sure one pool socket listens (re-listening those a reset
+/// closed), unless the pool is full.
+fn top_up(
+    set: &mut SocketSet<'static>,
+    pool: &mut Vec<SocketHandle>,
+    endpoint: IpListenEndpoint,
+    cap: usize,
+    opts: &SockOpts,
+) {
+    let mut idle = false;
+    for &h in pool.iter() {
+        let s = set.get_mut::<tcp::Socket>(h);
+        if s.state() == State::Closed {
+            let _ = s.listen(endpoint);
+        }
+        idle |= s.state() == State::Listen;
+    }
+    if !idle && pool.len() < cap {
+        pool.push(add_listener(set, endpoint, opts));
+    }
 }
 
 /// A new pool socket listening on `endpoint`.
@@ -214,17 +239,35 @@ impl Inner {
                         e.err = Some(Errno::ECONNRESET);
                     }
                 }
-                Conn::Listening { pool, endpoint, .. } => {
-                    for &h in pool.iter() {
-                        let s = self.set.get_mut::<tcp::Socket>(h);
-                        if s.state() == State::Closed {
-                            let _ = s.listen(*endpoint);
-                        }
-                    }
+                Conn::Listening {
+                    pool,
+                    endpoint,
+                    cap,
+                } => {
+                    let opts = e.opts;
+                    top_up(&mut self.set, pool, *endpoint, *cap, &opts);
                 }
                 Conn::Closed | Conn::Failed => {}
             }
         }
+    }
+
+    /// Ports of listeners with no socket left in LISTEN (their queue is
+    /// full).
+    pub(crate) fn full_listen_ports(&self) -> std::collections::HashSet<u16> {
+        self.tcp
+            .values()
+            .filter_map(|e| match &e.conn {
+                Conn::Listening { pool, endpoint, .. }
+                    if !pool
+                        .iter()
+                        .any(|&h| self.set.get::<tcp::Socket>(h).state() == State::Listen) =>
+                {
+                    Some(endpoint.port)
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     fn tcp_bind(&mut self, id: u64, a: SocketAddr, auto: bool) -> Result<(), Errno> {
@@ -266,10 +309,13 @@ impl Inner {
         let opts = e.opts;
         match &mut e.conn {
             // listen again only changes the backlog.
-            Conn::Listening { pool, endpoint } => {
-                while pool.len() < want {
-                    pool.push(add_listener(&mut self.set, *endpoint, &opts));
-                }
+            Conn::Listening {
+                pool,
+                endpoint,
+                cap,
+            } => {
+                *cap = want;
+                top_up(&mut self.set, pool, *endpoint, want, &opts);
                 return Ok(());
             }
             Conn::Closed => {}
@@ -277,12 +323,13 @@ impl Inner {
         }
         let endpoint = self.bound_endpoint(id)?;
         self.ports.listen(id)?;
-        let set = &mut self.set;
-        let pool = (0..want)
-            .map(|_| add_listener(set, endpoint, &opts))
-            .collect();
+        let pool = vec![add_listener(&mut self.set, endpoint, &opts)];
         let e = self.tcp_entry(id)?;
-        e.conn = Conn::Listening { pool, endpoint };
+        e.conn = Conn::Listening {
+            pool,
+            endpoint,
+            cap: want,
+        };
         e.err = None;
         Ok(())
     }
@@ -356,7 +403,12 @@ impl Inner {
         loop {
             let e = self.tcp.get_mut(&id).ok_or(Errno::EBADF)?;
             let (v6, opts) = (e.v6, e.opts);
-            let Conn::Listening { pool, endpoint } = &mut e.conn else {
+            let Conn::Listening {
+                pool,
+                endpoint,
+                cap,
+            } = &mut e.conn
+            else {
                 return Err(Errno::EINVAL);
             };
             let set = &mut self.set;
@@ -367,7 +419,7 @@ impl Inner {
                 return Err(Errno::EAGAIN);
             };
             let h = pool.swap_remove(i);
-            pool.push(add_listener(set, *endpoint, &opts));
+            top_up(set, pool, *endpoint, *cap, &opts);
             let s = set.get_mut::<tcp::Socket>(h);
             let peer_ok = s
                 .remote_endpoint()

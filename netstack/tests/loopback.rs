@@ -207,3 +207,28 @@ fn udp_datagrams() {
     assert_eq!(&buf[..d.len], b"peer");
     assert_eq!(r.peer_addr(), d.from.ok_or(Errno::EINVAL));
 }
+
+#[test]
+fn full_listen_queue_drops_syns_until_accept() {
+    let stack = Stack::loopback();
+    let bell = Arc::new(Bell::default());
+    let l = TcpSocket::new(&stack, false, bell.notifier());
+    l.bind(addr("127.0.0.1:0")).unwrap();
+    // Backlog 1: two connections queue (Linux's backlog + 1).
+    l.listen(1).unwrap();
+    let to = l.local_addr();
+    let clients: Vec<TcpSocket> = (0..3)
+        .map(|_| {
+            let c = TcpSocket::new(&stack, false, bell.notifier());
+            assert_eq!(c.connect(to), Err(Errno::EINPROGRESS));
+            c
+        })
+        .collect();
+    assert_eq!(clients[0].finish_connect(), Ok(()));
+    assert_eq!(clients[1].finish_connect(), Ok(()));
+    // The third SYN was dropped, not refused: still connecting.
+    assert_eq!(clients[2].finish_connect(), Err(Errno::EAGAIN));
+    let _a = l.accept(bell.notifier()).unwrap();
+    // SYN retransmission gets through once there is room.
+    assert_eq!(retry(|| clients[2].finish_connect()), Ok(()));
+}
