@@ -30,6 +30,9 @@ const SOCKADDR_IN6_MIN: usize = 24;
 const PROT_SOCK: u16 = 1024;
 /// What one stream send copies in at a time.
 const CHUNK: usize = 1 << 20;
+/// What one stream receive takes at a time: a connection's receive
+/// buffer (`netstack`'s).
+const RECV_CHUNK: usize = 256 << 10;
 /// The largest datagram a UDP socket takes.
 const MAX_DATAGRAM: usize = 65535;
 /// Linux's `TCP_MAXSEG` on loopback (MTU 65536 less headers and
@@ -324,16 +327,22 @@ impl Got {
     }
 }
 
-/// Copies `data` out over `iovs`.
-fn scatter(t: &mut TaskCtx, iovs: &Iovecs, data: &[u8]) -> Result<(), Errno> {
-    let mut done = 0;
+/// Copies `data` out over `iovs`, starting `skip` bytes in.
+fn scatter(t: &mut TaskCtx, iovs: &Iovecs, skip: usize, data: &[u8]) -> Result<(), Errno> {
+    let (mut skip, mut done) = (skip, 0);
     for &(base, len) in iovs {
         if done >= data.len() {
             break;
         }
-        let n = len.min(data.len() - done);
-        t.copy_out(base, &data[done..done + n])?;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let n = (len - skip).min(data.len() - done);
+        let at = base.checked_add(skip as u64).ok_or(Errno::EFAULT)?;
+        t.copy_out(at, &data[done..done + n])?;
         done += n;
+        skip = 0;
     }
     Ok(())
 }
@@ -360,20 +369,26 @@ pub fn recv(
             if flags & libc::MSG_OOB != 0 {
                 return Err(Errno::EINVAL);
             }
-            let mut buf = vec![0u8; max.min(CHUNK)];
-            let mut n = wait_on(t, &[&s.wq], nonblock, timeout, || tcp.recv(&mut buf, peek))?;
-            if flags & libc::MSG_WAITALL != 0 && !peek {
-                while n > 0 && n < buf.len() {
-                    let (_, rest) = buf.split_at_mut(n);
-                    match wait_on(t, &[&s.wq], nonblock, timeout, || tcp.recv(rest, false)) {
-                        Ok(m) if m > 0 => n += m,
-                        _ => break,
-                    }
+            // No more than a connection buffers comes in one go.
+            let mut buf = vec![0u8; max.min(RECV_CHUNK)];
+            let waitall = flags & libc::MSG_WAITALL != 0 && !peek;
+            let mut total = 0;
+            loop {
+                let want = (max - total).min(buf.len());
+                let chunk = &mut buf[..want];
+                let n = match wait_on(t, &[&s.wq], nonblock, timeout, || tcp.recv(chunk, peek)) {
+                    Ok(n) => n,
+                    Err(e) if total == 0 => return Err(e),
+                    Err(_) => break,
+                };
+                scatter(t, iovs, total, &buf[..n])?;
+                total += n;
+                if !waitall || n == 0 || total >= max {
+                    break;
                 }
             }
-            scatter(t, iovs, &buf[..n])?;
             Ok(Got {
-                ret: n,
+                ret: total,
                 from: None,
                 flags: 0,
             })
@@ -385,7 +400,7 @@ pub fn recv(
             let mut buf = vec![0u8; max.min(MAX_DATAGRAM)];
             let d = wait_on(t, &[&s.wq], nonblock, timeout, || udp.recv(&mut buf, peek))?;
             let n = d.len.min(buf.len());
-            scatter(t, iovs, &buf[..n])?;
+            scatter(t, iovs, 0, &buf[..n])?;
             let trunc = d.len > n;
             Ok(Got {
                 ret: if flags & libc::MSG_TRUNC != 0 {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::caps::{self, CAP_NET_ADMIN};
+use super::caps::{self, CAP_NET_ADMIN, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
 use super::fd::{raise_sigpipe, read_iovecs, IOV_MAX, MAX_RW};
 use super::inet;
 use super::path::{check_dir_writable, resolve_at, resolve_parent_at, Ids, MAY_WRITE};
@@ -553,14 +553,18 @@ fn parse_control(t: &TaskCtx, ctl: &[u8]) -> Result<Ancillary, Errno> {
                         gid: read_i32(data, 8).cast_unsigned(),
                     };
                     let c = lock(&t.tg().creds).clone();
-                    let root = c.euid == 0;
                     // Linux's scm_check_creds: one's own pid and ids,
-                    // unless privileged.
-                    if !root
-                        && (want.pid != t.pid()
-                            || ![c.uid, c.euid, c.suid].contains(&want.uid)
-                            || ![c.gid, c.egid, c.sgid].contains(&want.gid))
-                    {
+                    // unless CAP_SYS_ADMIN/CAP_SETUID/CAP_SETGID allow
+                    // others; -1 is no id at all.
+                    if want.uid == u32::MAX || want.gid == u32::MAX {
+                        return Err(Errno::EINVAL);
+                    }
+                    let pid_ok = want.pid == t.pid() || caps::capable(&c, CAP_SYS_ADMIN);
+                    let uid_ok = [c.uid, c.euid, c.suid].contains(&want.uid)
+                        || caps::capable(&c, CAP_SETUID);
+                    let gid_ok = [c.gid, c.egid, c.sgid].contains(&want.gid)
+                        || caps::capable(&c, CAP_SETGID);
+                    if !(pid_ok && uid_ok && gid_ok) {
                         return Err(Errno::EPERM);
                     }
                     anc.creds = Some(want);
