@@ -18,10 +18,11 @@ pub fn open_root(path: &Path) -> Result<OwnedFd, GoferError> {
     Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
 }
 
-/// Enters private mount/IPC/UTS namespaces, chroots into `root_path` and
-/// sets `no_new_privs`. Needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; must run
-/// before [`install_seccomp`](crate::install_seccomp), which forbids all of
-/// these calls.
+/// Enters private mount/IPC/UTS namespaces, chroots into `root_path`, keeps
+/// only CAP_DAC_READ_SEARCH and sets `no_new_privs`. Needs CAP_SYS_ADMIN,
+/// CAP_SYS_CHROOT and CAP_SETPCAP; must run before
+/// [`install_seccomp`](crate::install_seccomp), which forbids all of these
+/// calls.
 pub fn confine(root_path: &Path) -> Result<(), GoferError> {
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)?;
     // Nothing we do to mounts from here on may propagate back to the host.
@@ -34,6 +35,12 @@ pub fn confine(root_path: &Path) -> Result<(), GoferError> {
     )?;
     nix::unistd::chroot(root_path)?;
     nix::unistd::chdir("/")?;
+    // Serving is opening, reading and listing files of any owner and mode
+    // read-only: DAC_READ_SEARCH covers all of it. Without DAC_OVERRIDE
+    // nothing can be opened for writing or executed even by a bug, and
+    // without SYS_ADMIN trusted.* attributes stay hidden, as they are from
+    // an unprivileged reader.
+    crate::keep_only_capabilities(1 << crate::CAP_DAC_READ_SEARCH)?;
     nix::sys::prctl::set_no_new_privs()?;
     Ok(())
 }

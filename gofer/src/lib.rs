@@ -5,6 +5,7 @@
 //! gofer's. For now the gofer is read-only: writes live in the sentry's
 //! overlay. [`run`] is the whole gofer process: confine, filter, serve.
 
+mod caps;
 mod client;
 mod confine;
 mod error;
@@ -12,6 +13,7 @@ pub mod protocol;
 mod seccomp;
 mod server;
 
+pub use caps::{keep_only_capabilities, CAP_DAC_READ_SEARCH};
 pub use client::Client;
 pub use confine::{confine, open_root, run};
 pub use error::GoferError;

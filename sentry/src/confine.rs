@@ -134,38 +134,6 @@ fn install_seccomp() -> Result<(), String> {
     seccompiler::apply_filter_all_threads(&deny).map_err(|e| e.to_string())
 }
 
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-fn drop_capabilities() -> Result<(), Errno> {
-    for cap in 0..=63 {
-        // SAFETY: PR_CAPBSET_DROP takes an integer; EINVAL past the last cap.
-        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
-    }
-    let mut hdr = CapHeader {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let data = [CapData::default(); 2];
-    // SAFETY: capset reads a v3 header and two data structs we own.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(Errno::last());
-    }
-    Ok(())
-}
-
 /// Moves the sentry into an empty root in private namespaces, drops every
 /// capability and installs the seccomp allowlist.
 pub fn confine() -> Result<(), String> {
@@ -197,7 +165,7 @@ pub fn confine() -> Result<(), String> {
     .map_err(e("mount empty root"))?;
     nix::unistd::chroot("/tmp").map_err(e("chroot"))?;
     nix::unistd::chdir("/").map_err(e("chdir"))?;
-    drop_capabilities().map_err(e("drop capabilities"))?;
+    gofer::keep_only_capabilities(0).map_err(e("drop capabilities"))?;
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integers only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err("no_new_privs".into());

@@ -1,7 +1,7 @@
 //! `rvisor do` as a user sees it: exit statuses, stdio, the environment,
 //! the read-only host root with an in-memory overlay, the sandbox's own
 //! /proc, /dev and /tmp, `--rootfs`, `--strace`, clear one-line errors, and
-//! a sentry that is confined while it runs.
+//! a sentry and a gofer that are confined while they run.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -313,10 +313,27 @@ fn bad_invocations_get_one_line_errors() {
     assert_eq!(r.code(), Some(126), "{}", stderr(&r));
 }
 
-/// While a sandbox runs, its sentry has no capabilities, runs under a
-/// seccomp filter and sees an empty root.
-#[test]
-fn sentry_is_confined() {
+/// The `/proc/<pid>` directory of the child of `parent` whose command line
+/// holds `verb` (`boot` for the sentry, `gofer` for the gofer).
+fn child_proc(parent: u32, verb: &[u8]) -> Option<PathBuf> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let ppid = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .map(str::to_string)
+            });
+        let is_verb = cmdline.split(|&b| b == 0).any(|arg| arg == verb);
+        (ppid == Some(parent.to_string()) && is_verb).then(|| e.path())
+    })
+}
+
+/// Runs `body` on the `/proc/<pid>` of the `verb` process of a sandbox
+/// that sleeps long enough to be looked at.
+fn with_live_sandbox(verb: &[u8], body: impl FnOnce(&std::path::Path)) {
     let mut child = Command::new(rvisor())
         .args(["do", "--", "/bin/sleep", "3"])
         .stdout(Stdio::null())
@@ -324,40 +341,96 @@ fn sentry_is_confined() {
         .spawn()
         .expect("spawn");
     std::thread::sleep(Duration::from_millis(1500));
-    let mut found = false;
-    for e in std::fs::read_dir("/proc").expect("proc").flatten() {
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let ppid_ok = std::fs::read_to_string(e.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit(')')
-                    .next()
-                    .and_then(|r| r.split_whitespace().nth(1))
-                    .map(str::to_string)
-            })
-            == Some(child.id().to_string());
-        if !ppid_ok || !cmdline.windows(4).any(|w| w == b"boot") {
-            continue;
-        }
-        found = true;
-        let status = std::fs::read_to_string(e.path().join("status")).expect("status");
-        assert!(
-            status.lines().any(|l| l == "Seccomp:\t2"),
-            "sentry not under seccomp:\n{status}"
+    let proc = child_proc(child.id(), verb);
+    if let Some(p) = &proc {
+        body(p);
+    }
+    let _ = child.wait();
+    assert!(
+        proc.is_some(),
+        "no {} process found",
+        String::from_utf8_lossy(verb)
+    );
+}
+
+fn assert_status(status: &str, line: &str, why: &str) {
+    assert!(status.lines().any(|l| l == line), "{why}:\n{status}");
+}
+
+/// While a sandbox runs, its sentry has no capabilities, runs under a
+/// seccomp filter and sees an empty root.
+#[test]
+fn sentry_is_confined() {
+    with_live_sandbox(b"boot", |p| {
+        let status = std::fs::read_to_string(p.join("status")).expect("status");
+        assert_status(&status, "Seccomp:\t2", "sentry not under seccomp");
+        assert_status(
+            &status,
+            "CapEff:\t0000000000000000",
+            "sentry kept capabilities",
         );
-        assert!(
-            status.lines().any(|l| l == "CapEff:\t0000000000000000"),
-            "sentry kept capabilities:\n{status}"
-        );
-        assert!(
-            status.lines().any(|l| l == "NoNewPrivs:\t1"),
-            "no_new_privs not set:\n{status}"
-        );
-        let root = std::fs::read_dir(e.path().join("root"))
+        assert_status(&status, "NoNewPrivs:\t1", "no_new_privs not set");
+        let root = std::fs::read_dir(p.join("root"))
             .expect("sentry root")
             .count();
         assert_eq!(root, 0, "the sentry's root is not empty");
+    });
+}
+
+/// While a sandbox runs, its gofer keeps only CAP_DAC_READ_SEARCH (bit 2),
+/// in every set, and runs under its seccomp filter.
+#[test]
+fn gofer_keeps_only_dac_read_search() {
+    with_live_sandbox(b"gofer", |p| {
+        let status = std::fs::read_to_string(p.join("status")).expect("status");
+        assert_status(&status, "Seccomp:\t2", "gofer not under seccomp");
+        assert_status(&status, "NoNewPrivs:\t1", "no_new_privs not set");
+        for set in ["CapEff", "CapPrm", "CapBnd"] {
+            let line = format!("{set}:\t0000000000000004");
+            assert_status(&status, &line, "gofer keeps more than DAC_READ_SEARCH");
+        }
+        for set in ["CapInh", "CapAmb"] {
+            let line = format!("{set}:\t0000000000000000");
+            assert_status(&status, &line, "gofer keeps capabilities to pass on");
+        }
+    });
+}
+
+/// With only DAC_READ_SEARCH left, the gofer still serves files and
+/// directories whatever their owner and mode (the sandbox's root may read
+/// them all, as root may on Linux).
+#[test]
+fn gofer_reads_files_of_any_owner_and_mode() {
+    let dir = std::env::temp_dir().join(format!("rvisor-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
+    std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy busybox");
+    std::fs::create_dir(dir.join("private")).expect("mkdir");
+    std::fs::write(dir.join("private/inside"), b"inside\n").expect("write");
+    std::fs::write(dir.join("secret"), b"secret\n").expect("write");
+    let nobody = Some(12345);
+    for (path, mode) in [
+        ("private/inside", 0o600),
+        ("private", 0o000),
+        ("secret", 0o000),
+    ] {
+        let path = dir.join(path);
+        std::os::unix::fs::chown(&path, nobody, nobody).expect("chown");
+        let perm = std::os::unix::fs::PermissionsExt::from_mode(mode);
+        std::fs::set_permissions(&path, perm).expect("chmod");
     }
-    let _ = child.wait();
-    assert!(found, "no sentry process found");
+    let root = dir.to_string_lossy().into_owned();
+    let r = run(&[
+        "do",
+        "--rootfs",
+        &root,
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "cat /secret; ls /private; cat /private/inside",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
+    assert_eq!(stdout(&r), "secret\ninside\ninside\n");
 }
