@@ -1,5 +1,6 @@
 //! Tasks, thread groups, signals and blocking.
 
+pub mod cputime;
 pub mod ctx;
 pub mod ipc;
 pub mod posix_timer;

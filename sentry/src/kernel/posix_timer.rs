@@ -9,9 +9,10 @@
 //! `it_overrun`), so the handler sees them in `si_overrun` and
 //! `timer_getoverrun` reports those of the last delivered signal.
 //!
-//! CPU-time clocks (`CLOCK_PROCESS_CPUTIME_ID`, `CLOCK_THREAD_CPUTIME_ID`)
-//! run on wall-clock time: the sentry does not meter CPU time finely
-//! enough to expire a timer on it.
+//! Timers on CPU-time clocks (`CLOCK_PROCESS_CPUTIME_ID`,
+//! `CLOCK_THREAD_CPUTIME_ID`, and the clocks of `clock_getcpuclockid` and
+//! `pthread_getcpuclockid`, even another process's) expire on that CPU
+//! time: the CPU timer ticker of `kernel/cputime.rs` checks them.
 //!
 //! Timers belong to the process: fork does not copy them, exec deletes
 //! them, and they go with the process.
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use super::cputime::CpuClock;
 use super::run::send_to_group;
 use super::signal::SigInfo;
 use super::task::{lock, Task, ThreadGroup};
@@ -51,8 +53,13 @@ pub enum Notify {
 #[derive(Debug)]
 struct Timer {
     clock: i32,
+    /// For a timer on a CPU-time clock: that clock.
+    cpu: Option<CpuClock>,
     notify: Notify,
+    /// When a timer on a wall clock fires next.
     deadline: Option<Instant>,
+    /// When a timer on a CPU clock fires next (a reading of that clock).
+    cpu_deadline: Option<u64>,
     interval: Duration,
     /// Expiries folded into the queued signal since it was queued.
     overrun: i32,
@@ -110,6 +117,7 @@ pub struct TimerValue {
 pub fn create(
     tg: &Arc<ThreadGroup>,
     clock: i32,
+    cpu: Option<CpuClock>,
     notify: impl FnOnce(i32) -> Notify,
 ) -> Result<i32, Errno> {
     let mut p = procs();
@@ -130,8 +138,10 @@ pub fn create(
         id,
         Timer {
             clock,
+            cpu,
             notify: notify(id),
             deadline: None,
+            cpu_deadline: None,
             interval: Duration::ZERO,
             overrun: 0,
             overrun_last: 0,
@@ -154,12 +164,19 @@ fn with_timer<R>(
 }
 
 fn value_of(t: &Timer, now: Instant) -> TimerValue {
-    let value = match t.deadline {
-        None => Duration::ZERO,
-        Some(d) => d
+    let value = match (t.deadline, t.cpu_deadline) {
+        (Some(d), _) => d
             .checked_duration_since(now)
             .filter(|r| !r.is_zero())
             .unwrap_or(Duration::from_nanos(1)),
+        (None, Some(d)) => match t.cpu.as_ref().and_then(CpuClock::now) {
+            // An expiry not yet delivered reads as 1ns, as Linux's
+            // posix_cpu_timer_get.
+            Some(now) => Duration::from_nanos(d.checked_sub(now).filter(|r| *r > 0).unwrap_or(1)),
+            // Its process or thread is gone: it never fires.
+            None => Duration::ZERO,
+        },
+        (None, None) => Duration::ZERO,
     };
     TimerValue {
         value,
@@ -167,9 +184,9 @@ fn value_of(t: &Timer, now: Instant) -> TimerValue {
     }
 }
 
-/// The clock timer `id` runs on.
-pub fn clock(tg: &Arc<ThreadGroup>, id: i32) -> Result<i32, Errno> {
-    with_timer(tg, id, |t| t.clock)
+/// The clock timer `id` runs on, and the CPU clock that is, if it is one.
+pub fn clock(tg: &Arc<ThreadGroup>, id: i32) -> Result<(i32, Option<CpuClock>), Errno> {
+    with_timer(tg, id, |t| (t.clock, t.cpu.clone()))
 }
 
 pub fn get(tg: &Arc<ThreadGroup>, id: i32) -> Result<TimerValue, Errno> {
@@ -191,6 +208,7 @@ pub fn set(
             t.overrun_last = t.overrun;
         }
         t.deadline = deadline;
+        t.cpu_deadline = None;
         t.interval = if deadline.is_some() {
             interval
         } else {
@@ -200,6 +218,36 @@ pub fn set(
         old
     })?;
     state().cv.notify_all();
+    Ok(old)
+}
+
+/// Arms a timer on a CPU clock to fire when the clock reads `deadline`
+/// (`None` disarms); returns the old setting.
+pub fn set_cpu(
+    tg: &Arc<ThreadGroup>,
+    id: i32,
+    deadline: Option<u64>,
+    interval: Duration,
+) -> Result<TimerValue, Errno> {
+    let now = Instant::now();
+    let old = with_timer(tg, id, |t| {
+        let old = value_of(t, now);
+        if t.overrun != 0 && !queued(tg, &t.notify, id, 0) {
+            t.overrun_last = t.overrun;
+        }
+        t.deadline = None;
+        t.cpu_deadline = deadline;
+        t.interval = if deadline.is_some() {
+            interval
+        } else {
+            Duration::ZERO
+        };
+        t.overrun = 0;
+        old
+    })?;
+    if deadline.is_some() {
+        super::cputime::timer_armed();
+    }
     Ok(old)
 }
 
@@ -294,6 +342,20 @@ struct Send {
     info: SigInfo,
 }
 
+/// Sends the signals of expiries (no timer lock held).
+fn deliver(out: Vec<Send>) {
+    for x in out {
+        match x.task {
+            Some(task) => {
+                if !task.exited.load(std::sync::atomic::Ordering::Acquire) {
+                    task.send_signal(x.info);
+                }
+            }
+            None => send_to_group(&x.tg, x.info),
+        }
+    }
+}
+
 fn timer_thread() {
     let s = state();
     let mut p = lock(&s.procs);
@@ -320,16 +382,7 @@ fn timer_thread() {
         });
         if !out.is_empty() {
             drop(p);
-            for x in out {
-                match x.task {
-                    Some(task) => {
-                        if !task.exited.load(std::sync::atomic::Ordering::Acquire) {
-                            task.send_signal(x.info);
-                        }
-                    }
-                    None => send_to_group(&x.tg, x.info),
-                }
-            }
+            deliver(out);
             p = lock(&s.procs);
             continue;
         }
@@ -343,6 +396,56 @@ fn timer_thread() {
             None => s.cv.wait(p).unwrap_or_else(|e| e.into_inner()),
         };
     }
+}
+
+/// Fires the timers on CPU clocks whose time has come; returns the least
+/// CPU time an armed one still needs, `None` if none is armed.
+pub fn check_cpu() -> Option<u64> {
+    let mut out = Vec::new();
+    let mut need: Option<u64> = None;
+    {
+        let mut p = procs();
+        for e in p.values_mut() {
+            if e.timers.values().all(|t| t.cpu_deadline.is_none()) {
+                continue;
+            }
+            let Some(tg) = e.tg.upgrade().filter(|tg| alive(tg)) else {
+                continue;
+            };
+            for (id, t) in e.timers.iter_mut() {
+                let (Some(d), Some(clock)) = (t.cpu_deadline, t.cpu.as_ref()) else {
+                    continue;
+                };
+                let Some(now) = clock.now().filter(|_| clock.alive()) else {
+                    t.cpu_deadline = None;
+                    continue;
+                };
+                if now >= d {
+                    let (next, missed) = reload_cpu(d, t.interval, now);
+                    t.cpu_deadline = next;
+                    expire(&tg, *id, t, missed, &mut out);
+                }
+                if let Some(d) = t.cpu_deadline {
+                    let left = d.saturating_sub(now);
+                    need = Some(need.map_or(left, |n| n.min(left)));
+                }
+            }
+        }
+    }
+    deliver(out);
+    need
+}
+
+/// The next expiry of a CPU timer due at `deadline` when its clock reads
+/// `now`, and the periods missed (Linux's `bump_cpu_timer`).
+fn reload_cpu(deadline: u64, interval: Duration, now: u64) -> (Option<u64>, i32) {
+    let step = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+    if step == 0 {
+        return (None, 0);
+    }
+    let missed = now.saturating_sub(deadline) / step;
+    let next = deadline.saturating_add(step.saturating_mul(missed + 1));
+    (Some(next), i32::try_from(missed).unwrap_or(DELAYTIMER_MAX))
 }
 
 /// The next deadline of a timer that was due at `deadline` and the
@@ -373,6 +476,15 @@ mod tests {
         assert_eq!(
             reload(d, i, d + Duration::from_millis(25)),
             (Some(d + 3 * i), 2)
+        );
+        assert_eq!(reload_cpu(100, Duration::ZERO, 500), (None, 0));
+        assert_eq!(
+            reload_cpu(100, Duration::from_nanos(10), 100),
+            (Some(110), 0)
+        );
+        assert_eq!(
+            reload_cpu(100, Duration::from_nanos(10), 125),
+            (Some(130), 2)
         );
     }
 }

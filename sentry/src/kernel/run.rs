@@ -99,6 +99,7 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
                     return;
                 }
             };
+            super::cputime::attach(&task, ctx.host_pid());
             let mm = task.tg.mm();
             // A new thread was counted by its creator, before the stub
             // thread existed, so the process cannot be torn down under it.
@@ -132,8 +133,9 @@ pub fn spawn(task: Arc<Task>, start: Start, setup: Option<Setup>) -> std::io::Re
 /// Ends a task: kernel bookkeeping, then its host thread (or the whole
 /// stub process, if it was the last thread in it).
 fn finish(mut t: TaskCtx, status: ExitStatus) {
-    crate::syscalls::rusage::task_exiting(&t);
     let task = t.task.clone();
+    super::cputime::detach(&task);
+    super::cputime::task_gone(&task);
     exit_thread(&task, Some(&mut t), status);
     let TaskCtx { ctx, mm, .. } = t;
     release_stub(ctx, &mm);
@@ -158,7 +160,9 @@ fn run(mut t: TaskCtx) {
             return;
         }
         t.task.set_interrupter(Some(t.ctx.interrupter()));
+        super::cputime::enter_app(&t.task);
         let stop = t.ctx.switch();
+        super::cputime::leave_app(&t.task);
         t.task.set_interrupter(None);
         match stop {
             Err(e) => {
@@ -172,7 +176,6 @@ fn run(mut t: TaskCtx) {
             }
             Ok(Stop::Syscall) => {
                 st.last_fault = None;
-                crate::syscalls::rusage::tick(&t);
                 crate::syscalls::dispatch(&mut t, &mut st)
             }
             Ok(Stop::Fault { addr, signo, code }) => {

@@ -178,6 +178,8 @@ pub struct ThreadGroup {
     pub vfork_done: Mutex<Option<Arc<VforkDone>>>,
     /// CPU time (user, sys) of reaped children, in nanoseconds.
     pub child_times: Mutex<(u64, u64)>,
+    /// CPU time (user, sys) of the process's threads that have ended.
+    pub dead_cpu: Mutex<(u64, u64)>,
 }
 
 /// A thread.
@@ -207,6 +209,8 @@ pub struct Task {
     /// Host tid of the sentry thread that runs this task.
     pub host_tid: AtomicI32,
     pub stime_ns: AtomicU64,
+    /// How the task's stub time is split (`kernel/cputime.rs`).
+    pub cpu: Mutex<super::cputime::TaskCpu>,
 }
 
 /// The sandbox's kernel: pid namespace and global state.
@@ -386,6 +390,7 @@ impl ThreadGroup {
             start: Instant::now(),
             vfork_done: Mutex::new(None),
             child_times: Mutex::new((0, 0)),
+            dead_cpu: Mutex::new((0, 0)),
         })
     }
 
@@ -448,6 +453,7 @@ impl Task {
             affinity: AtomicU64::new(0),
             host_tid: AtomicI32::new(0),
             stime_ns: AtomicU64::new(0),
+            cpu: Mutex::new(Default::default()),
         });
         lock(&t.tg.state).tasks.push(Arc::downgrade(&t));
         t

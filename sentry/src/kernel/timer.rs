@@ -1,13 +1,15 @@
 //! Per-process interval timers: `setitimer`/`getitimer`/`alarm`.
 //!
-//! One sentry thread sleeps until the earliest armed timer of any process
-//! and sends its signal (SIGALRM, SIGVTALRM, SIGPROF) to the process, as
-//! Linux's `it_real_fn` does, re-arming it by its interval.
+//! `ITIMER_REAL`: one sentry thread sleeps until the earliest armed timer
+//! of any process and sends SIGALRM to the process, as Linux's
+//! `it_real_fn` does, re-arming it by its interval.
 //!
-//! `ITIMER_VIRTUAL` and `ITIMER_PROF` should count the process's CPU time;
-//! the sentry does not meter that finely, so they run on wall-clock time
-//! (a process that is busy the whole time sees the same expiry; one that
-//! sleeps sees its signal early).
+//! `ITIMER_VIRTUAL` (user time) and `ITIMER_PROF` (user and system time)
+//! count the process's CPU time (`kernel/cputime.rs`); its ticker checks
+//! them and sends SIGVTALRM/SIGPROF, re-armed by one interval per expiry
+//! as Linux's `check_cpu_itimer` does. Unlike Linux, arming one does not
+//! add a scheduler tick to its first expiry: the sentry reads CPU clocks
+//! exactly, not tick by tick.
 //!
 //! Timers belong to the process: fork does not copy them (the child's pid
 //! has none), exec keeps them, and they vanish with the process.
@@ -22,6 +24,8 @@ use super::task::{lock, ThreadGroup};
 
 /// Which timer (`ITIMER_REAL`, `ITIMER_VIRTUAL`, `ITIMER_PROF`).
 pub const ITIMER_COUNT: usize = 3;
+const ITIMER_VIRTUAL: usize = 1;
+const ITIMER_PROF: usize = 2;
 
 /// The signal each timer sends.
 const SIGNALS: [i32; ITIMER_COUNT] = [libc::SIGALRM, libc::SIGVTALRM, libc::SIGPROF];
@@ -42,11 +46,61 @@ pub struct ITimerValue {
     pub interval: Duration,
 }
 
+/// `ITIMER_VIRTUAL`/`ITIMER_PROF`: on the process's CPU clock, in ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct CpuITimer {
+    /// The clock reading at which it fires; 0 when disarmed.
+    expires: u64,
+    interval: u64,
+}
+
 #[derive(Debug)]
 struct ProcTimers {
     /// The process (a reused pid must not inherit a dead process's timers).
     tg: Weak<ThreadGroup>,
+    /// Only `ITIMER_REAL` (index 0) is used; the others are in `cpu`.
     timers: [ITimer; ITIMER_COUNT],
+    /// `ITIMER_VIRTUAL` and `ITIMER_PROF` (indices 1 and 2).
+    cpu: [CpuITimer; 2],
+}
+
+impl ProcTimers {
+    fn new(tg: &Arc<ThreadGroup>) -> ProcTimers {
+        ProcTimers {
+            tg: Arc::downgrade(tg),
+            timers: Default::default(),
+            cpu: Default::default(),
+        }
+    }
+
+    fn armed(&self) -> bool {
+        self.timers.iter().any(|t| t.deadline.is_some()) || self.cpu.iter().any(|c| c.expires != 0)
+    }
+}
+
+/// The process's user time (`ITIMER_VIRTUAL`) or user and system time
+/// (`ITIMER_PROF`).
+fn cpu_now(tg: &ThreadGroup, which: usize) -> u64 {
+    let (user, sys) = super::cputime::group_times(tg);
+    if which == ITIMER_VIRTUAL {
+        user
+    } else {
+        user.saturating_add(sys)
+    }
+}
+
+/// A CPU timer's time left: an expiry not yet delivered reads as 1µs, as
+/// for `ITIMER_REAL`.
+fn cpu_remaining(expires: u64, now: u64) -> Duration {
+    match expires {
+        0 => Duration::ZERO,
+        e if e > now => Duration::from_nanos(e - now),
+        _ => Duration::from_micros(1),
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +153,18 @@ pub fn get(tg: &Arc<ThreadGroup>, which: usize) -> ITimerValue {
     let now = Instant::now();
     let p = procs();
     match p.get(&tg.pid) {
+        Some(e) if std::ptr::eq(e.tg.as_ptr(), Arc::as_ptr(tg)) && which > 0 => {
+            let c = e.cpu.get(which - 1).copied().unwrap_or_default();
+            let value = if c.expires == 0 {
+                Duration::ZERO
+            } else {
+                cpu_remaining(c.expires, cpu_now(tg, which))
+            };
+            ITimerValue {
+                value,
+                interval: Duration::from_nanos(c.interval),
+            }
+        }
         Some(e) if std::ptr::eq(e.tg.as_ptr(), Arc::as_ptr(tg)) => {
             let t = e.timers.get(which).copied().unwrap_or_default();
             ITimerValue {
@@ -115,16 +181,33 @@ pub fn get(tg: &Arc<ThreadGroup>, which: usize) -> ITimerValue {
 pub fn set(tg: &Arc<ThreadGroup>, which: usize, new: ITimerValue) -> ITimerValue {
     let now = Instant::now();
     let mut p = procs();
-    let entry = p.entry(tg.pid).or_insert_with(|| ProcTimers {
-        tg: Arc::downgrade(tg),
-        timers: Default::default(),
-    });
+    let entry = p.entry(tg.pid).or_insert_with(|| ProcTimers::new(tg));
     if !std::ptr::eq(entry.tg.as_ptr(), Arc::as_ptr(tg)) {
         // The pid belonged to a process that is gone.
-        *entry = ProcTimers {
-            tg: Arc::downgrade(tg),
-            timers: Default::default(),
+        *entry = ProcTimers::new(tg);
+    }
+    if let Some(slot) = which.checked_sub(1).and_then(|i| entry.cpu.get_mut(i)) {
+        // Linux's set_cpu_itimer: the old value relative, the new one
+        // absolute on the clock.
+        let now = cpu_now(tg, which);
+        let old = ITimerValue {
+            value: cpu_remaining(slot.expires, now),
+            interval: Duration::from_nanos(slot.interval),
         };
+        *slot = CpuITimer {
+            expires: if new.value.is_zero() {
+                0
+            } else {
+                now.saturating_add(nanos(new.value))
+            },
+            interval: nanos(new.interval),
+        };
+        let armed = slot.expires != 0;
+        drop(p);
+        if armed {
+            super::cputime::timer_armed();
+        }
+        return old;
     }
     let Some(slot) = entry.timers.get_mut(which) else {
         return ITimerValue::default();
@@ -144,6 +227,53 @@ pub fn set(tg: &Arc<ThreadGroup>, which: usize, new: ITimerValue) -> ITimerValue
     drop(p);
     timers().cv.notify_all();
     old
+}
+
+/// Fires the `ITIMER_VIRTUAL`/`ITIMER_PROF` timers whose CPU time has
+/// come (one expiry per check, as Linux's `check_cpu_itimer`); returns
+/// the least CPU time an armed one still needs, `None` if none is armed.
+pub fn check_cpu() -> Option<u64> {
+    let mut fire: Vec<(Arc<ThreadGroup>, i32)> = Vec::new();
+    let mut need: Option<u64> = None;
+    {
+        let mut p = procs();
+        for e in p.values_mut() {
+            if e.cpu.iter().all(|c| c.expires == 0) {
+                continue;
+            }
+            let Some(tg) = e.tg.upgrade().filter(|tg| alive(tg)) else {
+                continue;
+            };
+            let (user, sys) = super::cputime::group_times(&tg);
+            for (i, c) in e.cpu.iter_mut().enumerate() {
+                if c.expires == 0 {
+                    continue;
+                }
+                let which = i + 1;
+                let now = if which == ITIMER_PROF {
+                    user.saturating_add(sys)
+                } else {
+                    user
+                };
+                if now >= c.expires {
+                    fire.push((Arc::clone(&tg), SIGNALS[which]));
+                    c.expires = if c.interval == 0 {
+                        0
+                    } else {
+                        c.expires.saturating_add(c.interval)
+                    };
+                }
+                if c.expires != 0 {
+                    let left = c.expires.saturating_sub(now);
+                    need = Some(need.map_or(left, |n| n.min(left)));
+                }
+            }
+        }
+    }
+    for (tg, sig) in fire {
+        send_to_group(&tg, SigInfo::kernel(sig));
+    }
+    need
 }
 
 /// The next deadline after a timer with `interval` fired at `deadline`:
@@ -180,7 +310,7 @@ fn timer_thread() {
                     next = Some(next.map_or(d, |n| n.min(d)));
                 }
             }
-            e.timers.iter().any(|t| t.deadline.is_some())
+            e.armed()
         });
         if !fire.is_empty() {
             drop(p);

@@ -360,6 +360,7 @@ fn take_over_leader(t: &mut TaskCtx) {
         .store(old.affinity.load(Ordering::Acquire), Ordering::Release);
     task.host_tid
         .store(old.host_tid.load(Ordering::Acquire), Ordering::Release);
+    crate::kernel::cputime::task_replaced(&old, &task);
     old.exited.store(true, Ordering::Release);
     let k = t.kernel();
     k.unregister_task(old.tid);
@@ -433,6 +434,8 @@ pub fn exec(
         // The address space is shared with another process (vfork): leave
         // it to them and start over in a stub of our own.
         let fresh = k.platform.new_context().map_err(|_| Errno::ENOMEM)?;
+        crate::kernel::cputime::detach(&t.task);
+        crate::kernel::cputime::attach(&t.task, fresh.host_pid());
         let old = std::mem::replace(&mut t.ctx, fresh);
         crate::kernel::run::release_stub(old, &t.mm);
     } else {

@@ -143,10 +143,8 @@ fn stat() -> Result<Vec<u8>, Errno> {
     let up = k.boot.elapsed();
     let ticks = u64::try_from(up.as_millis() / 10).unwrap_or(u64::MAX);
     let (user, sys) = k.tasks().iter().fold((0u64, 0u64), |(u, s), t| {
-        (
-            u + t.utime_ns.load(std::sync::atomic::Ordering::Relaxed) / 10_000_000,
-            s + t.stime_ns.load(std::sync::atomic::Ordering::Relaxed) / 10_000_000,
-        )
+        let (tu, ts) = crate::kernel::cputime::task_times(t);
+        (u + tu / 10_000_000, s + ts / 10_000_000)
     });
     let ncpu = u64::try_from(n).unwrap_or(1);
     let idle = (ticks * ncpu).saturating_sub(user + sys);

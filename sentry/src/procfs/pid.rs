@@ -1,7 +1,6 @@
 //! `/proc/PID` and `/proc/PID/task/TID`.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use nix::errno::Errno;
@@ -423,17 +422,12 @@ fn usage(tg: &ThreadGroup) -> (u64, u64) {
 /// CPU time (user, system) in ns of the thread shown, or of every thread
 /// for a process.
 fn cpu_ns(who: &Who, tg: &ThreadGroup) -> (u64, u64) {
-    let tasks: Vec<Arc<Task>> = if who.task_level {
-        who.task().into_iter().collect()
+    if who.task_level {
+        who.task()
+            .map_or((0, 0), |t| crate::kernel::cputime::task_times(&t))
     } else {
-        tg.tasks()
-    };
-    tasks.iter().fold((0, 0), |(u, s), t| {
-        (
-            u + t.utime_ns.load(Ordering::Relaxed),
-            s + t.stime_ns.load(Ordering::Relaxed),
-        )
-    })
+        crate::kernel::cputime::group_times(tg)
+    }
 }
 
 /// Signal sets: (thread pending, shared pending, blocked, ignored, caught).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::{ok, Args, SysResult};
+use crate::kernel::cputime::{self, CpuClock};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::posix_timer::{self, Notify, TimerValue};
 use crate::kernel::signal::NSIG;
@@ -18,15 +19,16 @@ const SIGEV_THREAD: i32 = 2;
 const SIGEV_THREAD_ID: i32 = 4;
 const TIMER_ABSTIME: i32 = 1;
 
-/// The clocks a timer may run on; `Err` is what Linux answers for others.
-fn check_clock(clock: i32) -> Result<(), Errno> {
+/// The clocks a timer may run on; `Err` is what Linux answers for
+/// others. A CPU-time clock comes back resolved.
+fn check_clock(t: &TaskCtx, clock: i32) -> Result<Option<CpuClock>, Errno> {
+    if let Some(cpu) = cputime::resolve(&t.task, clock, false) {
+        return cpu.map(Some);
+    }
     match clock {
-        libc::CLOCK_REALTIME
-        | libc::CLOCK_MONOTONIC
-        | libc::CLOCK_PROCESS_CPUTIME_ID
-        | libc::CLOCK_THREAD_CPUTIME_ID
-        | libc::CLOCK_BOOTTIME
-        | libc::CLOCK_TAI => Ok(()),
+        libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {
+            Ok(None)
+        }
         // No timer_create in their k_clock.
         libc::CLOCK_MONOTONIC_RAW | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => {
             Err(Errno::EOPNOTSUPP)
@@ -44,7 +46,7 @@ fn timer_id(a: &Args) -> i32 {
 
 pub fn sys_timer_create(t: &mut TaskCtx, a: &Args) -> SysResult {
     let clock = a.i32(0);
-    check_clock(clock)?;
+    let cpu = check_clock(t, clock)?;
     let sevp = a.u64(1);
     let ev = if sevp != 0 {
         let value: u64 = t.read_obj(sevp)?;
@@ -72,7 +74,7 @@ pub fn sys_timer_create(t: &mut TaskCtx, a: &Args) -> SysResult {
         None
     };
     let tg = t.tg().clone();
-    let id = posix_timer::create(&tg, clock, |id| {
+    let id = posix_timer::create(&tg, clock, cpu, |id| {
         ev.unwrap_or(Notify::Process {
             sig: libc::SIGALRM,
             value: u64::from(id.unsigned_abs()),
@@ -106,8 +108,28 @@ pub fn sys_timer_settime(t: &mut TaskCtx, a: &Args) -> SysResult {
     let interval = super::time::read_timespec(t, a.u64(2))?;
     let value = super::time::read_timespec(t, a.u64(2) + 16)?;
     let tg = t.tg().clone();
-    let clock = posix_timer::clock(&tg, id)?;
+    let (clock, cpu) = posix_timer::clock(&tg, id)?;
     let value = super::time::duration_of(&value);
+    let interval = super::time::duration_of(&interval);
+    if let Some(cpu) = cpu {
+        let deadline = if value.is_zero() {
+            None
+        } else {
+            // A timer whose process or thread is gone (Linux: ESRCH).
+            let now = cpu.now().ok_or(Errno::ESRCH)?;
+            let ns = u64::try_from(value.as_nanos()).unwrap_or(u64::MAX);
+            Some(if flags & TIMER_ABSTIME != 0 {
+                ns
+            } else {
+                now.saturating_add(ns)
+            })
+        };
+        let old = posix_timer::set_cpu(&tg, id, deadline, interval)?;
+        if a.u64(3) != 0 {
+            write_value(t, a.u64(3), old)?;
+        }
+        return ok(0);
+    }
     let deadline = if value.is_zero() {
         None
     } else if flags & TIMER_ABSTIME != 0 {
@@ -117,7 +139,7 @@ pub fn sys_timer_settime(t: &mut TaskCtx, a: &Args) -> SysResult {
     } else {
         Instant::now().checked_add(value)
     };
-    let old = posix_timer::set(&tg, id, deadline, super::time::duration_of(&interval))?;
+    let old = posix_timer::set(&tg, id, deadline, interval)?;
     if a.u64(3) != 0 {
         write_value(t, a.u64(3), old)?;
     }

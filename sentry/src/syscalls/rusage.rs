@@ -1,24 +1,19 @@
 //! Resource usage: getrusage, and the `struct rusage` wait4 returns.
 //!
-//! What the sentry can measure: user time is the CPU time of the calling
-//! thread's stub (the host process that runs application code), system
-//! time the CPU time of the sentry thread serving it (both sampled into
-//! the task's `utime_ns`/`stime_ns`, see [`sample`]); the resident set is
-//! the pages the memory manager has given the address space. Times of
-//! exited processes are what their tasks recorded (`utime_ns`/`stime_ns`)
-//! plus what they had collected from their own children. Page faults,
-//! context switches and block I/O are not counted and read as 0.
+//! What the sentry can measure: user and system time as
+//! `kernel/cputime.rs` accounts them (the stub's CPU time split among its
+//! tasks, and the sentry threads' CPU time); the resident set is the
+//! pages the memory manager has given the address space. Times of exited
+//! processes include what they had collected from their own children.
+//! Page faults, context switches and block I/O are not counted and read
+//! as 0.
 
-use std::cell::Cell;
-use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use super::time::{cpu_clock, host_clock};
 use super::{ok, Args, SysResult};
+use crate::kernel::cputime;
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::{lock, ThreadGroup};
 
@@ -56,13 +51,6 @@ impl Usage {
     }
 }
 
-fn ts_ns(ts: libc::timespec) -> u64 {
-    u64::try_from(ts.tv_sec)
-        .unwrap_or(0)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
-}
-
 /// Resident kilobytes of a process's address space.
 fn rss_kb(tg: &ThreadGroup) -> u64 {
     tg.mm().usage().1 / 1024
@@ -71,18 +59,11 @@ fn rss_kb(tg: &ThreadGroup) -> u64 {
 /// Usage of a process that has exited (for its parent's wait4): the
 /// times its tasks recorded plus its reaped children's, its final RSS.
 pub fn of_exited(tg: &ThreadGroup) -> Usage {
-    let (mut u, mut s) = *lock(&tg.child_times);
-    for t in lock(&tg.state)
-        .tasks
-        .iter()
-        .filter_map(std::sync::Weak::upgrade)
-    {
-        u += t.utime_ns.load(Ordering::Relaxed);
-        s += t.stime_ns.load(Ordering::Relaxed);
-    }
+    let (cu, cs) = *lock(&tg.child_times);
+    let (u, s) = cputime::group_times(tg);
     Usage {
-        utime_ns: u,
-        stime_ns: s,
+        utime_ns: u.saturating_add(cu),
+        stime_ns: s.saturating_add(cs),
         maxrss_kb: rss_kb(tg),
     }
 }
@@ -98,76 +79,9 @@ pub fn on_reap(parent: &Arc<ThreadGroup>, child: &ThreadGroup) -> Usage {
     usage
 }
 
-// ---------------------------------------------------------------------------
-// CPU time accounting
-//
-// A task's user time is the CPU time of its stub. The host only lets a
-// process read another process's *process* CPU clock (per-thread clocks
-// are private to their thread group), so threads sharing a stub process
-// split its clock: each sample credits the sampling task with what the
-// stub used since the previous sample of any of its tasks. The sums per
-// process are exact; the split between threads is approximate. System
-// time is the CPU time of the sentry thread serving the task (one host
-// thread per task, so its clock is the task's).
-
-/// The last value read from each stub process's CPU clock, by host pid.
-static STUB_SAMPLED: Mutex<BTreeMap<i32, u64>> = Mutex::new(BTreeMap::new());
-
-/// How often the run loop samples at syscall stops.
-const SAMPLE_EVERY: Duration = Duration::from_millis(10);
-
-thread_local! {
-    /// When this host thread's task was last sampled.
-    static LAST_SAMPLE: Cell<Option<Instant>> = const { Cell::new(None) };
-}
-
-/// Brings the calling task's `utime_ns`/`stime_ns` up to date.
-pub fn sample(t: &TaskCtx) {
-    LAST_SAMPLE.with(|c| c.set(Some(Instant::now())));
-    let pid = t.ctx.host_pid();
-    if let Ok(ts) = host_clock(cpu_clock(pid, false)) {
-        let total = ts_ns(ts);
-        let mut m = lock(&STUB_SAMPLED);
-        let last = m.insert(pid, total).unwrap_or(0);
-        // Less than before: the pid now names a new stub process.
-        let delta = if total >= last { total - last } else { total };
-        t.task.utime_ns.fetch_add(delta, Ordering::Relaxed);
-    }
-    if let Ok(ts) = host_clock(libc::CLOCK_THREAD_CPUTIME_ID) {
-        t.task.stime_ns.store(ts_ns(ts), Ordering::Relaxed);
-    }
-}
-
-/// Called at syscall stops: samples at most every [`SAMPLE_EVERY`].
-pub fn tick(t: &TaskCtx) {
-    let due = LAST_SAMPLE.with(|c| c.get().is_none_or(|l| l.elapsed() >= SAMPLE_EVERY));
-    if due {
-        sample(t);
-    }
-}
-
-/// Called as a task ends, before its stub thread goes: a last sample,
-/// and the stub's entry is dropped when this was its last user.
-pub fn task_exiting(t: &TaskCtx) {
-    sample(t);
-    if t.mm.users.load(Ordering::Acquire) <= 1 {
-        lock(&STUB_SAMPLED).remove(&t.ctx.host_pid());
-    }
-}
-
-/// (user, system) nanoseconds of the calling process, sampled now.
+/// (user, system) nanoseconds of the calling process.
 fn self_times(t: &TaskCtx) -> (u64, u64) {
-    sample(t);
-    lock(&t.tg().state)
-        .tasks
-        .iter()
-        .filter_map(std::sync::Weak::upgrade)
-        .fold((0, 0), |(u, s), x| {
-            (
-                u.saturating_add(x.utime_ns.load(Ordering::Relaxed)),
-                s.saturating_add(x.stime_ns.load(Ordering::Relaxed)),
-            )
-        })
+    cputime::group_times(t.tg())
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, Linux's USER_HZ).
@@ -206,10 +120,10 @@ pub fn sys_getrusage(t: &mut TaskCtx, a: &Args) -> SysResult {
             }
         }
         RUSAGE_THREAD => {
-            sample(t);
+            let (u, s) = cputime::task_times(&t.task);
             Usage {
-                utime_ns: t.task.utime_ns.load(Ordering::Relaxed),
-                stime_ns: t.task.stime_ns.load(Ordering::Relaxed),
+                utime_ns: u,
+                stime_ns: s,
                 maxrss_kb: rss_kb(t.tg()),
             }
         }

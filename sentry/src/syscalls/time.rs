@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::{ok, Args, SysResult};
+use crate::kernel::cputime;
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::timer;
 
@@ -21,27 +22,18 @@ pub(super) fn host_clock(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
     Ok(ts)
 }
 
-fn ts_add(a: libc::timespec, b: libc::timespec) -> libc::timespec {
-    let mut s = a.tv_sec + b.tv_sec;
-    let mut n = a.tv_nsec + b.tv_nsec;
-    if n >= 1_000_000_000 {
-        s += 1;
-        n -= 1_000_000_000;
-    }
+fn ns_timespec(ns: u64) -> libc::timespec {
     libc::timespec {
-        tv_sec: s,
-        tv_nsec: n,
+        tv_sec: i64::try_from(ns / 1_000_000_000).unwrap_or(i64::MAX),
+        tv_nsec: i64::try_from(ns % 1_000_000_000).unwrap_or(0),
     }
-}
-
-/// A CPU-time clock of a host process/thread (`~pid << 3 | 2`, the
-/// kernel's CPUCLOCK_SCHED encoding, PERTHREAD bit 4).
-pub(super) fn cpu_clock(pid: i32, thread: bool) -> libc::clockid_t {
-    (!pid << 3) | 2 | if thread { 4 } else { 0 }
 }
 
 /// The value of clock `id` as the application sees it.
 pub fn read_clock(t: &TaskCtx, id: i32) -> Result<libc::timespec, Errno> {
+    if let Some(cpu) = cputime::resolve(&t.task, id, true) {
+        return Ok(ns_timespec(cpu?.now().unwrap_or(0)));
+    }
     match id {
         libc::CLOCK_REALTIME
         | libc::CLOCK_MONOTONIC
@@ -52,15 +44,6 @@ pub fn read_clock(t: &TaskCtx, id: i32) -> Result<libc::timespec, Errno> {
         | libc::CLOCK_REALTIME_ALARM
         | libc::CLOCK_BOOTTIME_ALARM
         | libc::CLOCK_TAI => host_clock(id),
-        // The application's CPU time is its stub's plus the sentry's work.
-        libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {
-            let stub = host_clock(cpu_clock(t.ctx.host_pid(), false)).unwrap_or(libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            });
-            let me = host_clock(libc::CLOCK_THREAD_CPUTIME_ID)?;
-            Ok(ts_add(stub, me))
-        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -74,8 +57,15 @@ pub fn sys_clock_gettime(t: &mut TaskCtx, a: &Args) -> SysResult {
 pub fn sys_clock_getres(t: &mut TaskCtx, a: &Args) -> SysResult {
     let id = a.i32(0);
     read_clock(t, id)?;
+    // Coarse clocks and tick-based CPU clocks (user, or user+system
+    // time) resolve to a scheduler tick (HZ=250); the rest to 1ns.
+    let tick_based = matches!(
+        cputime::resolve(&t.task, id, true),
+        Some(Ok(c)) if c.which != cputime::Which::Sched
+    );
     let ns = match id {
         libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => 4_000_000,
+        _ if tick_based => 4_000_000,
         _ => 1,
     };
     if a.u64(1) != 0 {
@@ -125,20 +115,24 @@ fn valid_settod(ts: &libc::timespec) -> bool {
 }
 
 /// clock_settime: only CLOCK_REALTIME can be set (other clocks are
-/// EINVAL; CPU clocks EPERM once the argument has been read). Setting it
+/// EINVAL; the CPU clocks of clock_getcpuclockid EPERM once the argument
+/// has been read, or EINVAL when they name no process or thread). Setting it
 /// needs CAP_SYS_TIME, which the sandbox never grants (the host clock is
 /// not the sandbox's to change; gVisor does the same): a valid time gets
 /// EPERM, an invalid one EINVAL first, as on Linux.
 pub fn sys_clock_settime(t: &mut TaskCtx, a: &Args) -> SysResult {
     let id = a.i32(0);
-    match id {
-        libc::CLOCK_REALTIME | libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {}
-        _ => return Err(Errno::EINVAL),
+    // The static CPU clocks have no clock_set in Linux: EINVAL at once.
+    let cpu = cputime::resolve(&t.task, id, false).filter(|_| id < 0);
+    if id != libc::CLOCK_REALTIME && cpu.is_none() {
+        return Err(Errno::EINVAL);
     }
     let ts: libc::timespec = t.read_obj(a.u64(1))?;
     if id == libc::CLOCK_REALTIME && !valid_settod(&ts) {
         return Err(Errno::EINVAL);
     }
+    // A CPU clock can never be set, but must name something first.
+    cpu.transpose()?;
     Err(Errno::EPERM)
 }
 
@@ -205,12 +199,57 @@ pub fn sys_nanosleep(t: &mut TaskCtx, a: &Args) -> SysResult {
     sleep_until(t, deadline, a.u64(1))
 }
 
+/// Sleeps until CPU clock `clock` reaches `d` (absolute) or has advanced
+/// by `d` (Linux's do_cpu_nanosleep). A clock whose process or thread
+/// is gone never gets there: only a signal ends the sleep, as on Linux.
+fn cpu_sleep(
+    t: &mut TaskCtx,
+    clock: &cputime::CpuClock,
+    d: Duration,
+    abs: bool,
+    rem: u64,
+) -> SysResult {
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let target = if abs {
+        ns
+    } else {
+        clock.now().ok_or(Errno::EINVAL)?.saturating_add(ns)
+    };
+    // CPU time passes without any event to wait for: look every few ms.
+    let r = t.block(&[], None, true, |_| {
+        Ok(clock.now().is_some_and(|now| now >= target).then_some(()))
+    });
+    match r {
+        Ok(()) => ok(0),
+        Err(Errno::EINTR) => {
+            if !abs && rem != 0 {
+                let left = target.saturating_sub(clock.now().unwrap_or(target));
+                t.write_obj(rem, &ns_timespec(left))?;
+            }
+            Err(Errno::EINTR)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn sys_clock_nanosleep(t: &mut TaskCtx, a: &Args) -> SysResult {
     let (id, flags) = (a.i32(0), a.i32(1));
+    if let Some(cpu) = cputime::resolve(&t.task, id, false) {
+        // The thread clock and clocks behind fds have no nsleep in Linux.
+        if id == libc::CLOCK_THREAD_CPUTIME_ID || (id < 0 && id & 3 == 3) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let ts = read_timespec(t, a.u64(2))?;
+        // No thread can wait for its own CPU time to pass.
+        let pid = !(id >> 3);
+        if id < 0 && id & 4 != 0 && (pid == 0 || pid == t.tid()) {
+            return Err(Errno::EINVAL);
+        }
+        let abs = flags & libc::TIMER_ABSTIME != 0;
+        return cpu_sleep(t, &cpu?, duration_of(&ts), abs, a.u64(3));
+    }
     match id {
         libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {}
-        libc::CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
-        libc::CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EINVAL),
     }
     let ts = read_timespec(t, a.u64(2))?;
