@@ -444,6 +444,32 @@ impl Drop for PipeReadWriter {
     }
 }
 
+/// The [`FileOps`] methods every end answers from the shared pipe alone;
+/// the ends differ only in reading, writing and polling.
+macro_rules! pipe_end_common {
+    () => {
+        fn wait_queue(&self) -> Option<&WaitQueue> {
+            Some(&self.pipe.wq)
+        }
+
+        fn fionread(&self) -> Result<usize, Errno> {
+            Ok(self.pipe.fionread())
+        }
+
+        fn stat(&self) -> Result<Stat, Errno> {
+            Ok(self.pipe.stat())
+        }
+
+        fn anon_name(&self) -> String {
+            self.pipe.anon_name()
+        }
+
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    };
+}
+
 impl FileOps for PipeReader {
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
         self.pipe.read(buf)
@@ -453,25 +479,7 @@ impl FileOps for PipeReader {
         self.pipe.poll_read(self.no_writer_since)
     }
 
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.wq)
-    }
-
-    fn fionread(&self) -> Result<usize, Errno> {
-        Ok(self.pipe.fionread())
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.pipe.stat())
-    }
-
-    fn anon_name(&self) -> String {
-        self.pipe.anon_name()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    pipe_end_common!();
 }
 
 impl FileOps for PipeWriter {
@@ -483,25 +491,7 @@ impl FileOps for PipeWriter {
         self.pipe.poll_write()
     }
 
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.wq)
-    }
-
-    fn fionread(&self) -> Result<usize, Errno> {
-        Ok(self.pipe.fionread())
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.pipe.stat())
-    }
-
-    fn anon_name(&self) -> String {
-        self.pipe.anon_name()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    pipe_end_common!();
 }
 
 impl FileOps for PipeReadWriter {
@@ -518,25 +508,7 @@ impl FileOps for PipeReadWriter {
         self.pipe.poll_read(None) | self.pipe.poll_write()
     }
 
-    fn wait_queue(&self) -> Option<&WaitQueue> {
-        Some(&self.pipe.wq)
-    }
-
-    fn fionread(&self) -> Result<usize, Errno> {
-        Ok(self.pipe.fionread())
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.pipe.stat())
-    }
-
-    fn anon_name(&self) -> String {
-        self.pipe.anon_name()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+    pipe_end_common!();
 }
 
 #[cfg(test)]
