@@ -18,7 +18,9 @@ use std::sync::{Arc, OnceLock};
 use nix::errno::Errno;
 
 use crate::kernel::task::{current, lock};
-use crate::vfs::{dt_kind, Dentry, DirEntry, FileOps, Inode, OpenFile, Stat, StatFs, Timespec};
+use crate::vfs::{
+    dt_kind, Dentry, DirEntry, DirFile, FileOps, Inode, OpenFile, Stat, StatFs, Timespec,
+};
 
 pub use files::init_host_info;
 
@@ -328,13 +330,8 @@ impl Inode for ProcDir {
     }
 
     fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE != libc::O_RDONLY {
-            return Err(Errno::EISDIR);
-        }
-        Ok(Arc::new(DirFile {
-            children: Arc::clone(&self.children),
-            stat: self.attr.stat(libc::S_IFDIR, 2),
-        }))
+        // A twin of this directory, as `open` has no `Arc` of it.
+        DirFile::open(ProcDir::make(self.attr, Arc::clone(&self.children)), flags)
     }
 
     fn create(&self, _: &[u8], _: u32, _: u32, _: u32) -> Result<Arc<dyn Inode>, Errno> {
@@ -363,44 +360,6 @@ impl Inode for ProcDir {
 
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(proc_statfs())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// An open procfs directory.
-struct DirFile {
-    children: Children,
-    stat: Stat,
-}
-
-impl std::fmt::Debug for DirFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "procfs::DirFile(ino {:#x})", self.stat.ino)
-    }
-}
-
-impl FileOps for DirFile {
-    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn seekable(&self) -> bool {
-        true
-    }
-
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        list(&self.children)
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.stat)
     }
 
     fn as_any(&self) -> &dyn Any {

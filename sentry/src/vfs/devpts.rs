@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use nix::errno::Errno;
 use nix::sys::stat::makedev;
 
-use super::file::FileOps;
+use super::file::{DirFile, FileOps};
 use super::inode::{DirEntry, Inode, Stat, StatFs, Timespec};
 use super::tty;
 
@@ -101,10 +101,7 @@ impl Inode for DevptsRoot {
     }
 
     fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE != libc::O_RDONLY {
-            return Err(Errno::EISDIR);
-        }
-        Ok(Arc::new(DirFile))
+        DirFile::open(Arc::new(DevptsRoot), flags)
     }
 
     // devpts has no directory operations: the VFS's errnos for missing
@@ -176,36 +173,6 @@ impl Inode for PtsNode {
 
     fn statfs(&self) -> Result<StatFs, Errno> {
         DevptsRoot.statfs()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// An open `/dev/pts` directory.
-#[derive(Debug)]
-struct DirFile;
-
-impl FileOps for DirFile {
-    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn seekable(&self) -> bool {
-        true
-    }
-
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        DevptsRoot.readdir()
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        DevptsRoot.stat()
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use nix::errno::Errno;
 
 use super::dentry::Dentry;
-use super::inode::{DirEntry, Stat};
+use super::inode::{DirEntry, Inode, Stat};
 use super::lock::{locks, FileKey, Owner};
 use crate::kernel::wait::WaitQueue;
 use crate::mm::{Frame, Mappable};
@@ -168,6 +168,51 @@ pub trait FileOps: Send + Sync + Debug {
     }
 
     fn as_any(&self) -> &dyn Any;
+}
+
+/// An open directory of any filesystem: reading or writing it is
+/// `EISDIR`, and its listing and attributes are its inode's, asked afresh
+/// on every call.
+#[derive(Debug)]
+pub struct DirFile {
+    dir: Arc<dyn Inode>,
+}
+
+impl DirFile {
+    /// What `open(2)` of the directory `dir` with `flags` gives: only
+    /// read-only opens are allowed (`EISDIR`).
+    pub fn open(dir: Arc<dyn Inode>, flags: i32) -> Result<Arc<dyn FileOps>, Errno> {
+        if flags & libc::O_ACCMODE != libc::O_RDONLY {
+            return Err(Errno::EISDIR);
+        }
+        Ok(Arc::new(DirFile { dir }))
+    }
+}
+
+impl FileOps for DirFile {
+    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+
+    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        self.dir.readdir()
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.dir.stat()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// The two `fallocate` operations tmpfs (Linux's `shmem_fallocate`) has.

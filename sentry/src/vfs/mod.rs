@@ -30,7 +30,7 @@ use nix::errno::Errno;
 pub use dentry::{resolve, resolve_parent, Dentry, PATH_MAX};
 pub use devfs::{new_devfs, open_device};
 pub use fdtable::{FdTable, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE};
-pub use file::{FileOps, OpenFile};
+pub use file::{DirFile, FileOps, OpenFile};
 pub use host_file::HostFile;
 pub use inode::{
     dt_kind, same_inode, DirEntry, Inode, SetAttr, Stat, StatFs, TimeSet, Timespec, NAME_MAX,

@@ -27,7 +27,7 @@ use nix::errno::Errno;
 
 use super::dentry::PATH_MAX;
 use super::devfs::open_device;
-use super::file::{Falloc, FileOps};
+use super::file::{DirFile, Falloc, FileOps};
 use super::inode::{
     dt_kind, DirEntry, Inode, SetAttr, Stat, StatFs, Timespec, NAME_MAX, RENAME_EXCHANGE,
     RENAME_NOREPLACE,
@@ -1090,12 +1090,7 @@ impl Inode for TmpInode {
         }
         let node = self.arc()?;
         match fmt {
-            libc::S_IFDIR => {
-                if flags & libc::O_ACCMODE != libc::O_RDONLY {
-                    return Err(Errno::EISDIR);
-                }
-                Ok(Arc::new(DirFile { node }))
-            }
+            libc::S_IFDIR => DirFile::open(node, flags),
             libc::S_IFREG => {
                 if flags & libc::O_TRUNC != 0 {
                     st.truncate(&self.fs, 0, true)?;
@@ -1580,38 +1575,6 @@ impl FileOps for RegularFile {
         let off = st.file_size()?;
         let n = st.write_pages(&self.node.fs, buf, off)?;
         Ok((n, off + n as u64))
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// An open tmpfs directory.
-#[derive(Debug)]
-struct DirFile {
-    node: Arc<TmpInode>,
-}
-
-impl FileOps for DirFile {
-    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-
-    fn seekable(&self) -> bool {
-        true
-    }
-
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        self.node.readdir()
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        self.node.stat()
     }
 
     fn as_any(&self) -> &dyn Any {
