@@ -41,6 +41,15 @@ global_asm!(
     ".pushsection .text.rvisor_stub,\"ax\",@progbits",
     ".p2align 12",
     ".globl rvisor_stub_start",
+    // kill(getpid(), SIGSTOP): each stop where the tracer steps in.
+    ".macro rvisor_stub_stop_self",
+    "mov eax, 39",
+    "syscall",
+    "mov edi, eax",
+    "mov esi, 19",
+    "mov eax, 62",
+    "syscall",
+    ".endm",
     "rvisor_stub_start:",
     "lea r12, [rip + rvisor_stub_start]",
     "add r12, 0x1000",
@@ -62,12 +71,7 @@ global_asm!(
     // First stop: the tracer writes our inherited rseq registration into
     // the data page, so that it can be undone before its memory goes away
     // (the kernel would otherwise SIGSEGV us on the next return to user).
-    "mov eax, 39",
-    "syscall",
-    "mov edi, eax",
-    "mov esi, 19",
-    "mov eax, 62",
-    "syscall",
+    "rvisor_stub_stop_self",
     "mov rdi, [r12 + 0x3e0]",
     "test rdi, rdi",
     "jz 5f",
@@ -122,13 +126,8 @@ global_asm!(
     "syscall",
     "test rax, rax",
     "jnz 9f",
-    // kill(getpid(), SIGSTOP): the tracer takes over from here.
-    "mov eax, 39",
-    "syscall",
-    "mov edi, eax",
-    "mov esi, 19",
-    "mov eax, 62",
-    "syscall",
+    // The tracer takes over from here.
+    "rvisor_stub_stop_self",
     ".globl rvisor_stub_gadget",
     "rvisor_stub_gadget:",
     "syscall",
@@ -154,6 +153,7 @@ global_asm!(
     "ud2",
     ".globl rvisor_stub_end",
     "rvisor_stub_end:",
+    ".purgem rvisor_stub_stop_self",
     ".popsection",
 );
 
