@@ -176,6 +176,45 @@ impl Inner {
     }
 }
 
+/// The methods TCP and UDP sockets have alike, for `$socket` (with
+/// `stack`, `id` and `v6` fields) whose entries are `Inner::$table`:
+/// `$local` finds its bound address, `$close` releases it, and the calling
+/// module's `readiness(entry, set)` computes its poll bits.
+macro_rules! socket_common {
+    ($socket:ident, $table:ident, $local:ident, $close:ident) => {
+        impl $socket {
+            pub fn is_v6(&self) -> bool {
+                self.v6
+            }
+
+            pub fn local_addr(&self) -> SocketAddr {
+                self.stack
+                    .peek(|g| g.$local(self.id))
+                    .unwrap_or_else(|| SocketAddr::new(unspecified(self.v6), 0))
+            }
+
+            /// `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`, `POLLRDHUP` as they
+            /// hold.
+            pub fn poll(&self) -> i16 {
+                self.stack
+                    .peek(|g| g.$table.get(&self.id).map_or(0, |e| readiness(e, &g.set)))
+            }
+
+            pub fn opts(&self) -> SockOpts {
+                self.stack
+                    .peek(|g| g.$table.get(&self.id).map(|e| e.opts).unwrap_or_default())
+            }
+        }
+
+        impl Drop for $socket {
+            fn drop(&mut self) {
+                self.stack.with(|g| g.$close(self.id));
+            }
+        }
+    };
+}
+pub(crate) use socket_common;
+
 /// A network stack with its sockets.
 #[derive(Debug)]
 pub struct Stack {

@@ -18,8 +18,8 @@ use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 
 use crate::ports::{canonical, unspecified, Binding, Proto};
 use crate::stack::{
-    family_accepts, in_family, ip_from_smol, ip_to_smol, is_local, remote_endpoint, Inner,
-    Notifier, SockOpts, Stack,
+    family_accepts, in_family, ip_from_smol, ip_to_smol, is_local, remote_endpoint, socket_common,
+    Inner, Notifier, SockOpts, Stack,
 };
 
 /// Receive and send buffer of each connection (smoltcp's are fixed at
@@ -632,10 +632,6 @@ impl TcpSocket {
         }
     }
 
-    pub fn is_v6(&self) -> bool {
-        self.v6
-    }
-
     /// Binds to a local address (port 0: an ephemeral port).
     pub fn bind(&self, a: SocketAddr) -> Result<(), Errno> {
         if !is_local(a.ip()) {
@@ -681,20 +677,8 @@ impl TcpSocket {
         self.stack.with(|g| g.tcp_shutdown(self.id, rd, wr))
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.stack
-            .peek(|g| g.tcp_local(self.id))
-            .unwrap_or_else(|| SocketAddr::new(unspecified(self.v6), 0))
-    }
-
     pub fn peer_addr(&self) -> Result<SocketAddr, Errno> {
         self.stack.peek(|g| g.tcp_peer(self.id))
-    }
-
-    /// `POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`, `POLLRDHUP` as they hold.
-    pub fn poll(&self) -> i16 {
-        self.stack
-            .peek(|g| g.tcp.get(&self.id).map_or(0, |e| readiness(e, &g.set)))
     }
 
     /// `SO_ERROR`: the pending error, cleared.
@@ -729,11 +713,6 @@ impl TcpSocket {
             })
     }
 
-    pub fn opts(&self) -> SockOpts {
-        self.stack
-            .peek(|g| g.tcp.get(&self.id).map(|e| e.opts).unwrap_or_default())
-    }
-
     /// Changes options; those smoltcp knows of apply to the connection
     /// at once.
     pub fn set_opts(&self, f: impl FnOnce(&mut SockOpts)) {
@@ -756,8 +735,4 @@ impl TcpSocket {
     }
 }
 
-impl Drop for TcpSocket {
-    fn drop(&mut self) {
-        self.stack.with(|g| g.tcp_close(self.id));
-    }
-}
+socket_common!(TcpSocket, tcp, tcp_local, tcp_close);

@@ -11,8 +11,8 @@ use smoltcp::wire::IpListenEndpoint;
 
 use crate::ports::{canonical, unspecified, Binding, Proto};
 use crate::stack::{
-    family_accepts, in_family, ip_from_smol, ip_to_smol, is_local, remote_endpoint, Inner,
-    Notifier, SockOpts, Stack,
+    family_accepts, in_family, ip_from_smol, ip_to_smol, is_local, remote_endpoint, socket_common,
+    Inner, Notifier, SockOpts, Stack,
 };
 
 /// Datagrams and bytes each direction queues.
@@ -268,10 +268,6 @@ impl UdpSocket {
         }
     }
 
-    pub fn is_v6(&self) -> bool {
-        self.v6
-    }
-
     pub fn bind(&self, a: SocketAddr) -> Result<(), Errno> {
         if !is_local(a.ip()) {
             return Err(Errno::EADDRNOTAVAIL);
@@ -309,12 +305,6 @@ impl UdpSocket {
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.stack
-            .peek(|g| g.udp_local(self.id))
-            .unwrap_or_else(|| SocketAddr::new(unspecified(self.v6), 0))
-    }
-
     pub fn peer_addr(&self) -> Result<SocketAddr, Errno> {
         self.stack.peek(|g| {
             let e = g.udp.get(&self.id).ok_or(Errno::EBADF)?;
@@ -323,20 +313,10 @@ impl UdpSocket {
         })
     }
 
-    pub fn poll(&self) -> i16 {
-        self.stack
-            .peek(|g| g.udp.get(&self.id).map_or(0, |e| readiness(e, &g.set)))
-    }
-
     /// The size of the next datagram (`FIONREAD` on a UDP socket).
     pub fn readable(&self) -> usize {
         let mut none = [0u8; 0];
         self.recv(&mut none, true).map_or(0, |d| d.len)
-    }
-
-    pub fn opts(&self) -> SockOpts {
-        self.stack
-            .peek(|g| g.udp.get(&self.id).map(|e| e.opts).unwrap_or_default())
     }
 
     pub fn set_opts(&self, f: impl FnOnce(&mut SockOpts)) {
@@ -348,8 +328,4 @@ impl UdpSocket {
     }
 }
 
-impl Drop for UdpSocket {
-    fn drop(&mut self) {
-        self.stack.with(|g| g.udp_close(self.id));
-    }
-}
+socket_common!(UdpSocket, udp, udp_local, udp_close);
