@@ -305,12 +305,18 @@ fn timer_loop(stack: &std::sync::Weak<Stack>) {
 // ---------------------------------------------------------------------------
 // Addresses
 
-/// Whether `ip` is one of this stack's addresses (Linux answers for the
-/// whole of 127.0.0.0/8).
-pub(crate) fn is_local(ip: IpAddr) -> bool {
-    match canonical(ip) {
+/// What `bind` says first: `EADDRNOTAVAIL` unless `ip` is one of this
+/// stack's addresses (Linux answers for the whole of 127.0.0.0/8) or the
+/// wildcard.
+pub(crate) fn bindable(ip: IpAddr) -> Result<(), Errno> {
+    let local = match canonical(ip) {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified(),
         IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified(),
+    };
+    if local {
+        Ok(())
+    } else {
+        Err(Errno::EADDRNOTAVAIL)
     }
 }
 

@@ -18,7 +18,7 @@ use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 
 use crate::ports::{canonical, unspecified, Binding, Proto};
 use crate::stack::{
-    family_accepts, in_family, ip_from_smol, ip_to_smol, is_local, remote_endpoint, socket_common,
+    bindable, family_accepts, in_family, ip_from_smol, ip_to_smol, remote_endpoint, socket_common,
     Inner, Notifier, SockOpts, Stack,
 };
 
@@ -634,9 +634,7 @@ impl TcpSocket {
 
     /// Binds to a local address (port 0: an ephemeral port).
     pub fn bind(&self, a: SocketAddr) -> Result<(), Errno> {
-        if !is_local(a.ip()) {
-            return Err(Errno::EADDRNOTAVAIL);
-        }
+        bindable(a.ip())?;
         self.stack.with(|g| g.tcp_bind(self.id, a, false))
     }
 
