@@ -1,25 +1,28 @@
 //! The futex extras: `FUTEX_WAKE_OP`, priority-inheritance locks
 //! (`FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2`, `FUTEX_TRYLOCK_PI`,
-//! `FUTEX_UNLOCK_PI`) and robust lists (`set_robust_list`,
+//! `FUTEX_UNLOCK_PI`), requeueing onto them (`FUTEX_WAIT_REQUEUE_PI`,
+//! `FUTEX_CMP_REQUEUE_PI`) and robust lists (`set_robust_list`,
 //! `get_robust_list`, and the walk a dying thread's list gets).
 //!
 //! A PI futex word holds the owner's TID, `FUTEX_WAITERS` when someone
 //! sleeps in the sentry for it and `FUTEX_OWNER_DIED` after its owner died
-//! holding it. Unlock hands the lock straight to the longest waiter, as
-//! Linux does. The sentry has no priorities to inherit: the lock protocol
-//! is exact, the boosting is not done.
-//!
-//! `FUTEX_WAIT_REQUEUE_PI`/`FUTEX_CMP_REQUEUE_PI` stay ENOSYS (glibc's
-//! condition variables stopped using them in 2.25).
+//! holding it. While threads wait, the sentry keeps a [`PiState`] for the
+//! word (Linux's `futex_pi_state`): the owner as the kernel knows it and
+//! the waiters in order. Unlock hands the lock straight to the longest
+//! waiter, as Linux does; an owner that dies still holding it (no robust
+//! list entry needed) passes it to the longest waiter with
+//! `FUTEX_OWNER_DIED` (Linux's `exit_pi_state_list`), private or shared
+//! alike. The sentry has no priorities to inherit: the lock protocol is
+//! exact, the boosting is not done.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nix::errno::Errno;
 
-use super::futex::{key, wake_addr, wake_key, Key};
+use super::futex::{key, queue, unqueue, wake_addr, wake_count, wake_key, with_table, Key, Waiter};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::{kernel, lock};
@@ -35,23 +38,70 @@ const ROBUST_LIST_LIMIT: usize = 2048;
 /// sizeof(struct robust_list_head).
 const ROBUST_HEAD_SIZE: u64 = 24;
 
+/// What a PI waiter has been given (`PiWaiter::given`).
+const WAITING: u8 = 0;
+/// The unlocker made it the owner and wrote its TID into the word.
+const GRANTED: u8 = 1;
+/// The owner died: it is the owner, and writes the word itself.
+const GRANTED_OWNER_DIED: u8 = 2;
+
 #[derive(Debug)]
-struct PiWaiter {
+pub(super) struct PiWaiter {
     tid: u32,
     waker: Arc<Waker>,
-    /// The unlocker made this waiter the owner.
-    granted: AtomicBool,
-    /// Woken to retry (the owner died).
-    kicked: AtomicBool,
+    given: AtomicU8,
 }
 
-type PiTable = HashMap<Key, VecDeque<Arc<PiWaiter>>>;
+impl PiWaiter {
+    fn new(t: &TaskCtx) -> Arc<PiWaiter> {
+        Arc::new(PiWaiter {
+            tid: my_tid(t),
+            waker: t.task.waker.clone(),
+            given: AtomicU8::new(WAITING),
+        })
+    }
+
+    fn grant(&self, how: u8) {
+        self.given.store(how, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// The sentry's side of a PI futex while threads wait for it.
+#[derive(Debug, Default)]
+struct PiState {
+    /// The owner's TID as the sentry knows it.
+    owner: u32,
+    waiters: VecDeque<Arc<PiWaiter>>,
+    /// A waiter was given a dead owner's lock and has not yet written
+    /// its TID into the word: the lock is not free meanwhile.
+    fixup_pending: bool,
+}
+
+type PiTable = HashMap<Key, PiState>;
 
 static PI: Mutex<Option<PiTable>> = Mutex::new(None);
 
 fn with_pi<R>(f: impl FnOnce(&mut PiTable) -> R) -> R {
     let mut g = lock(&PI);
     f(g.get_or_insert_with(HashMap::new))
+}
+
+/// Drops the state of `k` once nobody waits and no hand-over is pending.
+fn tidy(tab: &mut PiTable, k: Key) {
+    if tab
+        .get(&k)
+        .is_some_and(|s| s.waiters.is_empty() && !s.fixup_pending)
+    {
+        tab.remove(&k);
+    }
+}
+
+fn dequeue(tab: &mut PiTable, k: Key, w: &Arc<PiWaiter>) {
+    if let Some(s) = tab.get_mut(&k) {
+        s.waiters.retain(|x| !Arc::ptr_eq(x, w));
+    }
+    tidy(tab, k);
 }
 
 fn my_tid(t: &TaskCtx) -> u32 {
@@ -71,100 +121,105 @@ enum Attempt {
     Busy,
 }
 
-/// One attempt at taking the lock (Linux's futex_lock_pi_atomic); with
-/// `queue_me`, a busy lock gets FUTEX_WAITERS and the caller is queued,
-/// both under the table lock so an unlock cannot slip in between.
-fn try_lock(
+/// One attempt to take the PI futex at `addr` (key `k`) for thread `tid`
+/// (Linux's futex_lock_pi_atomic; `tid` is another thread's for
+/// FUTEX_CMP_REQUEUE_PI). A busy lock gets `FUTEX_WAITERS` (even for a
+/// trylock, as in Linux) and `waiter`, if any, is queued; both happen
+/// under the PI table lock so an unlock cannot slip in between.
+/// `set_waiters` marks even an acquired lock as contended.
+fn attempt(
     t: &mut TaskCtx,
+    tab: &mut PiTable,
     addr: u64,
     k: Key,
-    me: Option<&Arc<PiWaiter>>,
+    tid: u32,
+    waiter: Option<&Arc<PiWaiter>>,
+    set_waiters: bool,
 ) -> Result<Attempt, Errno> {
-    let tid = my_tid(t);
-    with_pi(|tab| {
-        let others = tab
-            .get(&k)
-            .is_some_and(|q| q.iter().any(|w| me.is_none_or(|m| !Arc::ptr_eq(w, m))));
-        let mut owner = 0u32;
-        let mut acquired = false;
-        let old = t.mm.atomic_update_u32(&mut t.ctx, addr, |v| {
-            owner = v & FUTEX_TID_MASK;
-            acquired = false;
-            if owner == 0 {
-                acquired = true;
-                let waiters = if others { FUTEX_WAITERS } else { 0 };
-                Some(tid | (v & FUTEX_OWNER_DIED) | waiters)
-            } else if owner == tid || me.is_none() {
-                None
-            } else {
-                Some(v | FUTEX_WAITERS)
-            }
-        })?;
-        let _ = old;
-        if acquired {
-            if let Some(m) = me {
-                if let Some(q) = tab.get_mut(&k) {
-                    q.retain(|w| !Arc::ptr_eq(w, m));
-                    if q.is_empty() {
-                        tab.remove(&k);
-                    }
-                }
-            }
-            return Ok(Attempt::Acquired);
-        }
+    // With waiters or a hand-over in flight the lock is never free.
+    let contended = tab.contains_key(&k);
+    let mut owner = 0u32;
+    t.mm.atomic_update_u32(&mut t.ctx, addr, |v| {
+        owner = v & FUTEX_TID_MASK;
         if owner == tid {
-            return Err(Errno::EDEADLK);
+            None
+        } else if owner == 0 && !contended {
+            let waiters = if set_waiters { FUTEX_WAITERS } else { 0 };
+            Some((v & FUTEX_OWNER_DIED) | tid | waiters)
+        } else if v & FUTEX_WAITERS == 0 {
+            Some(v | FUTEX_WAITERS)
+        } else {
+            None
         }
-        if !tid_alive(owner) {
-            // The owner is gone without its robust-list walk freeing the
-            // word (Linux: ESRCH from attach_to_pi_owner).
-            return Err(Errno::ESRCH);
+    })?;
+    if owner == tid {
+        return Err(Errno::EDEADLK);
+    }
+    if owner == 0 && !contended {
+        return Ok(Attempt::Acquired);
+    }
+    if !contended && !tid_alive(owner) {
+        // The owner is gone without its robust-list walk freeing the
+        // word (Linux: ESRCH from attach_to_pi_owner).
+        return Err(Errno::ESRCH);
+    }
+    if let Some(w) = waiter {
+        let s = tab.entry(k).or_insert_with(|| PiState {
+            owner,
+            ..Default::default()
+        });
+        s.waiters.push_back(w.clone());
+    }
+    Ok(Attempt::Busy)
+}
+
+/// A waiter given a dead owner's lock makes the word say so (Linux's
+/// fixup_pi_state_owner): its TID, `FUTEX_WAITERS`, `FUTEX_OWNER_DIED`.
+fn fixup_owner_died(t: &mut TaskCtx, addr: u64, k: Key) -> Result<(), Errno> {
+    let tid = my_tid(t);
+    let r = t.mm.atomic_update_u32(&mut t.ctx, addr, |_| {
+        Some(tid | FUTEX_WAITERS | FUTEX_OWNER_DIED)
+    });
+    with_pi(|tab| {
+        if let Some(s) = tab.get_mut(&k) {
+            s.fixup_pending = false;
         }
-        if let Some(m) = me {
-            let q = tab.entry(k).or_default();
-            if !q.iter().any(|w| Arc::ptr_eq(w, m)) {
-                q.push_back(m.clone());
-            }
+        tidy(tab, k);
+    });
+    r.map(drop)
+}
+
+/// After a PI waiter's sleep: Ok if it was given the lock (the word fixed
+/// up when its owner died), else off the queue and `Err(())`.
+fn settle_waiter(t: &mut TaskCtx, addr: u64, k: Key, w: &Arc<PiWaiter>) -> Result<(), Errno> {
+    let given = with_pi(|tab| {
+        let given = w.given.load(Ordering::Acquire);
+        if given == WAITING {
+            dequeue(tab, k, w);
         }
-        Ok(Attempt::Busy)
-    })
+        given
+    });
+    match given {
+        GRANTED => Ok(()),
+        GRANTED_OWNER_DIED => fixup_owner_died(t, addr, k),
+        _ => Err(Errno::EAGAIN),
+    }
 }
 
 fn lock_pi(t: &mut TaskCtx, addr: u64, private: bool, deadline: Option<Instant>) -> SysResult {
     let k = key(t, addr, private)?;
-    let me = Arc::new(PiWaiter {
-        tid: my_tid(t),
-        waker: t.task.waker.clone(),
-        granted: AtomicBool::new(false),
-        kicked: AtomicBool::new(false),
+    let me = PiWaiter::new(t);
+    let tid = me.tid;
+    if let Attempt::Acquired = with_pi(|tab| attempt(t, tab, addr, k, tid, Some(&me), false))? {
+        return ok(0);
+    }
+    let r = t.block(&[], deadline, false, |_| {
+        Ok((me.given.load(Ordering::Acquire) != WAITING).then_some(()))
     });
-    loop {
-        if let Attempt::Acquired = try_lock(t, addr, k, Some(&me))? {
-            return ok(0);
-        }
-        me.kicked.store(false, Ordering::Release);
-        let r = t.block(&[], deadline, false, |_| {
-            Ok(
-                (me.granted.load(Ordering::Acquire) || me.kicked.load(Ordering::Acquire))
-                    .then_some(()),
-            )
-        });
-        let granted = with_pi(|tab| {
-            let granted = me.granted.load(Ordering::Acquire);
-            if r.is_err() || granted {
-                if let Some(q) = tab.get_mut(&k) {
-                    q.retain(|w| !Arc::ptr_eq(w, &me));
-                    if q.is_empty() {
-                        tab.remove(&k);
-                    }
-                }
-            }
-            granted
-        });
-        if granted {
-            return ok(0);
-        }
-        r?;
+    match settle_waiter(t, addr, k, &me) {
+        Ok(()) => ok(0),
+        Err(Errno::EAGAIN) => Err(r.err().unwrap_or(Errno::EAGAIN)),
+        Err(e) => Err(e),
     }
 }
 
@@ -172,49 +227,28 @@ fn unlock_pi(t: &mut TaskCtx, addr: u64, private: bool) -> SysResult {
     let k = key(t, addr, private)?;
     let tid = my_tid(t);
     with_pi(|tab| {
-        let q = tab.get_mut(&k);
-        let next = q.as_ref().and_then(|q| q.front().cloned());
-        let more = q.as_ref().is_some_and(|q| q.len() > 1);
+        let next = tab.get(&k).and_then(|s| s.waiters.front().cloned());
         let mut mine = false;
         t.mm.atomic_update_u32(&mut t.ctx, addr, |v| {
             mine = v & FUTEX_TID_MASK == tid;
             if !mine {
                 return None;
             }
-            Some(match &next {
-                Some(w) => w.tid | if more { FUTEX_WAITERS } else { 0 },
-                None => 0,
-            })
+            // Linux keeps FUTEX_WAITERS set for the new owner whether or
+            // not more wait, and drops FUTEX_OWNER_DIED.
+            Some(next.as_ref().map_or(0, |w| w.tid | FUTEX_WAITERS))
         })?;
         if !mine {
             return Err(Errno::EPERM);
         }
-        if let Some(w) = next {
-            if let Some(q) = tab.get_mut(&k) {
-                q.pop_front();
-                if q.is_empty() {
-                    tab.remove(&k);
-                }
-            }
-            w.granted.store(true, Ordering::Release);
-            w.waker.wake();
+        if let (Some(w), Some(s)) = (next, tab.get_mut(&k)) {
+            s.waiters.pop_front();
+            s.owner = w.tid;
+            w.grant(GRANTED);
         }
+        tidy(tab, k);
         ok(0)
     })
-}
-
-/// Wakes one PI waiter on `addr` to retry (the owner died).
-fn kick_pi_waiter(t: &TaskCtx, addr: u64) {
-    for private in [true, false] {
-        if let Ok(k) = key(t, addr, private) {
-            with_pi(|tab| {
-                if let Some(w) = tab.get(&k).and_then(|q| q.front()) {
-                    w.kicked.store(true, Ordering::Release);
-                    w.waker.wake();
-                }
-            });
-        }
-    }
 }
 
 /// The absolute timeout of LOCK_PI (CLOCK_REALTIME) or LOCK_PI2
@@ -250,7 +284,8 @@ pub fn pi_op(t: &mut TaskCtx, a: &Args, cmd: i32, private: bool, realtime: bool)
         7 => unlock_pi(t, addr, private),
         8 => {
             let k = key(t, addr, private)?;
-            match try_lock(t, addr, k, None)? {
+            let tid = my_tid(t);
+            match with_pi(|tab| attempt(t, tab, addr, k, tid, None, false))? {
                 Attempt::Acquired => ok(0),
                 Attempt::Busy => Err(Errno::EAGAIN),
             }
@@ -260,12 +295,175 @@ pub fn pi_op(t: &mut TaskCtx, a: &Args, cmd: i32, private: bool, realtime: bool)
 }
 
 /// Whether an interrupted call is always restarted: FUTEX_LOCK_PI and
-/// FUTEX_LOCK_PI2 never fail with EINTR (Linux's ERESTARTNOINTR; their
-/// timeout is absolute, so a restart keeps it).
+/// FUTEX_LOCK_PI2 never fail with EINTR, nor does FUTEX_WAIT_REQUEUE_PI
+/// before its requeue (Linux's ERESTARTNOINTR; their timeouts are
+/// absolute, so a restart keeps them).
 pub fn restarts_always(a: &Args) -> bool {
     #[allow(clippy::cast_possible_wrap, reason = "syscall numbers are small")]
     let futex = a.nr as i64 == libc::SYS_futex;
-    futex && matches!(a.i32(1) & 127, 6 | 13)
+    futex && matches!(a.i32(1) & 127, 6 | 11 | 13)
+}
+
+// ---------------------------------------------------------------------------
+// Requeue-PI
+
+/// Where a FUTEX_WAIT_REQUEUE_PI waiter is (`RequeuePi::state`).
+const ON_FUTEX: u8 = 0;
+/// FUTEX_CMP_REQUEUE_PI took the PI futex for it: it owns it.
+const LOCKED: u8 = 1;
+/// Moved onto the PI futex's waiters.
+const REQUEUED: u8 = 2;
+
+/// What a FUTEX_WAIT_REQUEUE_PI waiter carries on the plain futex queue.
+#[derive(Debug)]
+pub(super) struct RequeuePi {
+    /// The PI futex it expects to be moved to.
+    key2: Key,
+    pi: Arc<PiWaiter>,
+    state: AtomicU8,
+}
+
+/// FUTEX_WAIT_REQUEUE_PI: wait on the plain futex `uaddr` (if it holds
+/// `val`) until FUTEX_CMP_REQUEUE_PI moves us to the PI futex `uaddr2`,
+/// and return owning it. The timeout is absolute (CLOCK_MONOTONIC unless
+/// FUTEX_CLOCK_REALTIME). Before the move a signal restarts the call;
+/// after it, the call ends with EAGAIN (Linux's EWOULDBLOCK).
+pub fn wait_requeue_pi(t: &mut TaskCtx, a: &Args, private: bool, realtime: bool) -> SysResult {
+    let (addr, val, addr2) = (a.u64(0), a.u32(2), a.u64(4));
+    if addr == addr2 {
+        return Err(Errno::EINVAL);
+    }
+    let deadline = pi_deadline(t, a.u64(3), realtime)?;
+    let k2 = key(t, addr2, private)?;
+    let k = key(t, addr, private)?;
+    let rq = RequeuePi {
+        key2: k2,
+        pi: PiWaiter::new(t),
+        state: AtomicU8::new(ON_FUTEX),
+    };
+    // Shared keys of two addresses can still be one word.
+    let same = || if k == k2 { Err(Errno::EINVAL) } else { Ok(()) };
+    let w = queue(t, addr, val, k, u32::MAX, Some(rq), same)?;
+    let Some(rq) = w.requeue_pi.as_ref() else {
+        return Err(Errno::EINVAL);
+    };
+    let pi = rq.pi.clone();
+    let r = t.block(&[], deadline, false, |_| {
+        let moved = rq.state.load(Ordering::Acquire) == LOCKED;
+        Ok((moved || pi.given.load(Ordering::Acquire) != WAITING).then_some(()))
+    });
+    // Where are we? Both tables locked, so no requeue is half done.
+    let state = with_table(|tab| {
+        let state = rq.state.load(Ordering::Acquire);
+        if state == ON_FUTEX {
+            unqueue(tab, &w);
+        }
+        state
+    });
+    match state {
+        LOCKED => ok(0),
+        REQUEUED => match settle_waiter(t, addr2, k2, &pi) {
+            Ok(()) => ok(0),
+            Err(Errno::EAGAIN) => match r {
+                Err(Errno::ETIMEDOUT) => Err(Errno::ETIMEDOUT),
+                _ => Err(Errno::EAGAIN),
+            },
+            Err(e) => Err(e),
+        },
+        // Still on uaddr: timed out or interrupted (restarted).
+        _ => Err(r.err().unwrap_or(Errno::EAGAIN)),
+    }
+}
+
+/// FUTEX_CMP_REQUEUE_PI (Linux's futex_requeue with requeue_pi): if
+/// `*uaddr == val3`, try to take the PI futex `uaddr2` for the first
+/// waiter of `uaddr` (it wakes owning it), and move the others, up to
+/// `nr_requeue` more (one more if the first had to queue), onto the PI
+/// futex's waiters. Returns how many were woken or moved.
+pub fn cmp_requeue_pi(t: &mut TaskCtx, a: &Args, private: bool) -> SysResult {
+    let (addr, addr2) = (a.u64(0), a.u64(4));
+    let nr_wake = i32::try_from(a.u32(2)).map_err(|_| Errno::EINVAL)?;
+    let nr_requeue = i32::try_from(a.u32(3)).map_err(|_| Errno::EINVAL)?;
+    if nr_requeue < 0 || addr == addr2 || nr_wake != 1 {
+        return Err(Errno::EINVAL);
+    }
+    let nr_requeue = usize::try_from(nr_requeue).map_err(|_| Errno::EINVAL)?;
+    let k = key(t, addr, private)?;
+    let k2 = key(t, addr2, private)?;
+    if k == k2 {
+        return Err(Errno::EINVAL);
+    }
+    let cmpval = a.u32(5);
+    with_table(|tab| {
+        with_pi(|pitab| {
+            let cur: u32 = t.read_obj(addr)?;
+            if cur != cmpval {
+                return Err(Errno::EAGAIN);
+            }
+            requeue_pi_locked(t, tab, pitab, addr2, k, k2, nr_requeue)
+        })
+    })
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "both tables, both keys and the count"
+)]
+fn requeue_pi_locked(
+    t: &mut TaskCtx,
+    tab: &mut super::futex::Table,
+    pitab: &mut PiTable,
+    addr2: u64,
+    k: Key,
+    k2: Key,
+    nr_requeue: usize,
+) -> SysResult {
+    let waiters: Vec<Arc<Waiter>> = tab.get(&k).cloned().unwrap_or_default();
+    let mut count = 0usize;
+    let mut top_locked = false;
+    for (i, w) in waiters.iter().enumerate() {
+        // The first counts as the one woken (whether it got the lock or
+        // had to queue), the others against nr_requeue.
+        if i > 0 && count > nr_requeue {
+            break;
+        }
+        // Only FUTEX_WAIT_REQUEUE_PI waiters bound for this PI futex;
+        // those moved already stay moved, as in Linux.
+        let Some(rq) = w.requeue_pi.as_ref().filter(|rq| rq.key2 == k2) else {
+            return Err(Errno::EINVAL);
+        };
+        if i == 0 {
+            let tid = rq.pi.tid;
+            match attempt(t, pitab, addr2, k2, tid, Some(&rq.pi), nr_requeue > 0)? {
+                Attempt::Acquired => {
+                    top_locked = true;
+                    rq.state.store(LOCKED, Ordering::Release);
+                    unqueue(tab, w);
+                    w.wake();
+                }
+                Attempt::Busy => {
+                    rq.state.store(REQUEUED, Ordering::Release);
+                    unqueue(tab, w);
+                }
+            }
+            count += 1;
+            continue;
+        }
+        let owner = if top_locked { rq_owner(&waiters[0]) } else { 0 };
+        let s = pitab.entry(k2).or_insert_with(|| PiState {
+            owner,
+            ..Default::default()
+        });
+        s.waiters.push_back(rq.pi.clone());
+        rq.state.store(REQUEUED, Ordering::Release);
+        unqueue(tab, w);
+        count += 1;
+    }
+    ok(count)
+}
+
+fn rq_owner(w: &Waiter) -> u32 {
+    w.requeue_pi.as_ref().map_or(0, |rq| rq.pi.tid)
 }
 
 /// FUTEX_WAKE_OP: `*uaddr2 = op(*uaddr2)` atomically, wake `nr_wake` on
@@ -304,7 +502,7 @@ pub fn wake_op(t: &mut TaskCtx, a: &Args, private: bool) -> SysResult {
     })?;
     #[allow(clippy::cast_possible_wrap, reason = "Linux compares as int")]
     let old = old as i32;
-    let mut woken = wake_key(k1, nr_wake as usize, u32::MAX);
+    let mut woken = wake_key(k1, wake_count(nr_wake), u32::MAX)?;
     let pass = match cmp {
         0 => old == cmparg,
         1 => old != cmparg,
@@ -315,7 +513,7 @@ pub fn wake_op(t: &mut TaskCtx, a: &Args, private: bool) -> SysResult {
         _ => return Err(Errno::ENOSYS),
     };
     if pass {
-        woken += wake_key(k2, nr_wake2 as usize, u32::MAX);
+        woken += wake_key(k2, wake_count(nr_wake2), u32::MAX)?;
     }
     ok(woken)
 }
@@ -373,32 +571,24 @@ pub fn clear_robust_list(tid: i32) {
 }
 
 /// Linux's handle_futex_death: a futex the dying thread owns gets
-/// FUTEX_OWNER_DIED (owner cleared) and one waiter is woken.
+/// FUTEX_OWNER_DIED (owner cleared) and, unless it is a PI futex (whose
+/// waiters [`exit_pi_state`] deals with), one waiter is woken.
 fn futex_death(t: &mut TaskCtx, addr: u64, pi: bool, pending: bool) -> Result<(), Errno> {
     let tid = my_tid(t);
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let mut waiters = false;
     let old = t.mm.atomic_update_u32(&mut t.ctx, addr, |v| {
-        if v & FUTEX_TID_MASK != tid {
-            return None;
-        }
-        waiters = v & FUTEX_WAITERS != 0;
-        Some((v & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+        (v & FUTEX_TID_MASK == tid).then_some((v & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
     })?;
-    if pending && !pi && old == 0 {
+    if pending && !pi && old & FUTEX_TID_MASK == 0 {
         // Died between taking the lock in user space and listing it:
         // a waiter may sleep on a free lock.
         wake_addr(t, addr, 1);
         return Ok(());
     }
-    if old & FUTEX_TID_MASK == tid {
-        if pi {
-            kick_pi_waiter(t, addr);
-        } else if waiters {
-            wake_addr(t, addr, 1);
-        }
+    if old & FUTEX_TID_MASK == tid && !pi && old & FUTEX_WAITERS != 0 {
+        wake_addr(t, addr, 1);
     }
     Ok(())
 }
@@ -415,40 +605,22 @@ pub fn exit_robust_list(t: &mut TaskCtx) {
     exit_pi_state(t);
 }
 
-/// PI locks the dying thread still owns pass to their longest waiter
-/// (Linux's exit_pi_state_list). Only private futexes of the thread's
-/// address space are found this way: a shared PI futex held at death
-/// keeps its waiters until the word changes.
-fn exit_pi_state(t: &mut TaskCtx) {
+/// PI locks the dying (or exec'ing) thread still owns, as far as the
+/// sentry knows (those with waiters), pass to their longest waiter, which
+/// writes its TID with FUTEX_OWNER_DIED into the word (Linux's
+/// exit_pi_state_list). The keys do not matter: private and shared
+/// futexes alike, in whatever address space the waiter has them.
+fn exit_pi_state(t: &TaskCtx) {
     let tid = my_tid(t);
-    let mm = Arc::as_ptr(&t.mm) as usize;
     with_pi(|tab| {
-        let keys: Vec<Key> = tab
-            .keys()
-            .filter(|k| matches!(k, Key::Private(m, _) if *m == mm))
-            .copied()
-            .collect();
-        for k in keys {
-            let Key::Private(_, addr) = k else { continue };
-            let Some(q) = tab.get_mut(&k) else { continue };
-            let Some(next) = q.front().cloned() else {
-                continue;
-            };
-            let more = q.len() > 1;
-            let mut handed = false;
-            let r = t.mm.atomic_update_u32(&mut t.ctx, addr, |v| {
-                handed = v & FUTEX_TID_MASK == tid;
-                handed.then(|| next.tid | FUTEX_OWNER_DIED | if more { FUTEX_WAITERS } else { 0 })
-            });
-            if r.is_ok() && handed {
-                q.pop_front();
-                if q.is_empty() {
-                    tab.remove(&k);
-                }
-                next.granted.store(true, Ordering::Release);
-                next.waker.wake();
+        for s in tab.values_mut().filter(|s| s.owner == tid) {
+            if let Some(next) = s.waiters.pop_front() {
+                s.owner = next.tid;
+                s.fixup_pending = true;
+                next.grant(GRANTED_OWNER_DIED);
             }
         }
+        tab.retain(|_, s| !s.waiters.is_empty() || s.fixup_pending);
     });
 }
 
