@@ -8,8 +8,9 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use super::caps::{self, CAP_NET_BIND_SERVICE};
-use super::fd::raise_sigpipe;
-use super::socket::{gather, put_sockaddr, read_sockaddr, total_len, wait_on, Iovecs};
+use super::socket::{
+    gather, put_sockaddr, read_sockaddr, send_in_chunks, total_len, wait_on, Iovecs,
+};
 use super::{ok, SysResult};
 use crate::kernel::ctx::TaskCtx;
 use crate::kernel::task::lock;
@@ -278,36 +279,9 @@ pub fn send(
             if flags & libc::MSG_OOB != 0 {
                 return Err(Errno::EOPNOTSUPP);
             }
-            let mut sent = 0;
-            while sent < len || len == 0 {
-                let chunk = gather(t, iovs, sent, (len - sent).min(CHUNK))?;
-                let mut done = 0;
-                let r = loop {
-                    match wait_on(t, &[&s.wq], nonblock, timeout, || tcp.send(&chunk[done..])) {
-                        Ok(n) => {
-                            done += n;
-                            if done >= chunk.len() {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) => break Err(e),
-                    }
-                };
-                sent += done;
-                if let Err(e) = r {
-                    if sent > 0 {
-                        return ok(sent);
-                    }
-                    if e == Errno::EPIPE && flags & libc::MSG_NOSIGNAL == 0 {
-                        raise_sigpipe(t);
-                    }
-                    return Err(e);
-                }
-                if len == 0 {
-                    break;
-                }
-            }
-            ok(sent)
+            send_in_chunks(t, iovs, len, CHUNK, flags, |t, data| {
+                wait_on(t, &[&s.wq], nonblock, timeout, || tcp.send(data))
+            })
         }
     }
 }

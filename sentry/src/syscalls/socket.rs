@@ -645,17 +645,36 @@ fn send_on_stream(t: &mut TaskCtx, s: &Arc<Sock>, mut req: SendReq<'_>) -> SysRe
     if oob {
         return Err(Errno::EOPNOTSUPP);
     }
+    send_in_chunks(t, req.iovs, req.len, CHUNK, req.flags, |t, data| {
+        wait(t, s, Some(&peer), req.nonblock, req.opts.sndtimeo, || {
+            s.send_stream(data, &mut req.anc, req.cred)
+        })
+    })
+}
+
+/// Sends all `len` bytes of `iovs` on a stream socket, copying in `chunk`
+/// bytes at a time, unless non-blocking, a signal or an error cuts it
+/// short: then the bytes sent so far count, and an `EPIPE` before any
+/// byte went raises SIGPIPE unless `flags` has `MSG_NOSIGNAL`. `send`
+/// sends what it can of a slice, waiting as the socket's rules say. A
+/// zero-length send still asks `send` once, for its errors.
+pub(super) fn send_in_chunks(
+    t: &mut TaskCtx,
+    iovs: &[(u64, usize)],
+    len: usize,
+    chunk: usize,
+    flags: i32,
+    mut send: impl FnMut(&mut TaskCtx, &[u8]) -> Result<usize, Errno>,
+) -> SysResult {
     let mut sent = 0;
     loop {
-        let chunk = gather(t, req.iovs, sent, (req.len - sent).min(CHUNK))?;
+        let data = gather(t, iovs, sent, (len - sent).min(chunk))?;
         let mut done = 0;
         let r = loop {
-            match wait(t, s, Some(&peer), req.nonblock, req.opts.sndtimeo, || {
-                s.send_stream(&chunk[done..], &mut req.anc, req.cred)
-            }) {
+            match send(t, &data[done..]) {
                 Ok(n) => {
                     done += n;
-                    if done >= chunk.len() {
+                    if done >= data.len() {
                         break Ok(());
                     }
                 }
@@ -667,12 +686,12 @@ fn send_on_stream(t: &mut TaskCtx, s: &Arc<Sock>, mut req: SendReq<'_>) -> SysRe
             if sent > 0 {
                 return ok(sent);
             }
-            if e == Errno::EPIPE && req.flags & libc::MSG_NOSIGNAL == 0 {
+            if e == Errno::EPIPE && flags & libc::MSG_NOSIGNAL == 0 {
                 raise_sigpipe(t);
             }
             return Err(e);
         }
-        if sent >= req.len {
+        if sent >= len {
             return ok(sent);
         }
     }
