@@ -31,6 +31,23 @@ fn stderr(r: &RunOutput) -> String {
     String::from_utf8_lossy(&r.stderr).into_owned()
 }
 
+/// Compiles the C program `source` as `name` in the target's scratch
+/// directory and returns the binary.
+fn compile(name: &str, source: &str) -> PathBuf {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let src = tmp.join(format!("{name}.c"));
+    let bin = tmp.join(name);
+    std::fs::write(&src, source).expect("write source");
+    let st = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("gcc");
+    assert!(st.success(), "gcc {name}.c");
+    bin
+}
+
 #[test]
 fn exit_status_is_the_programs() {
     assert_eq!(sh("exit 0").code(), Some(0));
@@ -44,20 +61,10 @@ fn killed_by_signal_exits_128_plus_n() {
     let r = sh("/bin/sh -c 'kill -TERM $$'; echo status=$?");
     assert_eq!(stdout(&r), "status=143\n");
     // A fault kills even init: the sandbox ends as if by SIGSEGV.
-    let src = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("segv.c");
-    let bin = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("segv");
-    std::fs::write(
-        &src,
+    let bin = compile(
+        "segv",
         "int main(void) { *(volatile int *)0 = 1; return 0; }\n",
-    )
-    .expect("write");
-    let st = Command::new("gcc")
-        .arg("-o")
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success());
+    );
     let r = run(&["do", "--", bin.to_str().expect("utf-8 path")]);
     assert_eq!(r.code(), Some(128 + 11), "stderr: {}", stderr(&r));
 }
@@ -138,15 +145,19 @@ fn proc_dev_and_tmp_are_the_sandboxs_own() {
     let _ = std::fs::remove_file("/tmp/rvisor-host-only");
 }
 
-#[test]
-fn rootfs_option_uses_another_root() {
-    let dir = std::env::temp_dir().join(format!("rvisor-rootfs-{}", std::process::id()));
+/// A fresh root for `--rootfs` called `name`, with only `/bin/busybox`.
+fn busybox_root(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rvisor-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy busybox");
-    std::fs::write(dir.join("hello.txt"), b"from the other root\n").expect("write");
+    dir
+}
+
+/// Runs `script` with busybox's shell in the sandbox whose root is `dir`.
+fn busybox_sh_in(dir: &std::path::Path, script: &str) -> RunOutput {
     let root = dir.to_string_lossy().into_owned();
-    let r = run(&[
+    run(&[
         "do",
         "--rootfs",
         &root,
@@ -154,8 +165,15 @@ fn rootfs_option_uses_another_root() {
         "/bin/busybox",
         "sh",
         "-c",
-        "cat /hello.txt; ls /; echo new > /hello.txt",
-    ]);
+        script,
+    ])
+}
+
+#[test]
+fn rootfs_option_uses_another_root() {
+    let dir = busybox_root("rootfs");
+    std::fs::write(dir.join("hello.txt"), b"from the other root\n").expect("write");
+    let r = busybox_sh_in(&dir, "cat /hello.txt; ls /; echo new > /hello.txt");
     assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
     let out = stdout(&r);
     assert!(out.starts_with("from the other root\n"), "{out}");
@@ -192,9 +210,8 @@ fn host_xattrs_show_through_the_overlay() {
         )
     };
     assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
-    let src = tmp.join("xattr_show.c");
-    std::fs::write(
-        &src,
+    let bin = compile(
+        "xattr_show",
         r#"#include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -217,16 +234,7 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#,
-    )
-    .expect("write source");
-    let bin = tmp.join("xattr_show");
-    let st = Command::new("gcc")
-        .arg("-o")
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("gcc");
-    assert!(st.success());
+    );
     let r = run(&["do", "--", &bin.to_string_lossy(), &file.to_string_lossy()]);
     // SAFETY: the path and name are NUL-terminated; a size query writes
     // nothing.
@@ -401,10 +409,7 @@ fn gofer_keeps_only_dac_read_search() {
 /// them all, as root may on Linux).
 #[test]
 fn gofer_reads_files_of_any_owner_and_mode() {
-    let dir = std::env::temp_dir().join(format!("rvisor-modes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
-    std::fs::copy("/bin/busybox", dir.join("bin/busybox")).expect("copy busybox");
+    let dir = busybox_root("modes");
     std::fs::create_dir(dir.join("private")).expect("mkdir");
     std::fs::write(dir.join("private/inside"), b"inside\n").expect("write");
     std::fs::write(dir.join("secret"), b"secret\n").expect("write");
@@ -419,17 +424,7 @@ fn gofer_reads_files_of_any_owner_and_mode() {
         let perm = std::os::unix::fs::PermissionsExt::from_mode(mode);
         std::fs::set_permissions(&path, perm).expect("chmod");
     }
-    let root = dir.to_string_lossy().into_owned();
-    let r = run(&[
-        "do",
-        "--rootfs",
-        &root,
-        "--",
-        "/bin/busybox",
-        "sh",
-        "-c",
-        "cat /secret; ls /private; cat /private/inside",
-    ]);
+    let r = busybox_sh_in(&dir, "cat /secret; ls /private; cat /private/inside");
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
     assert_eq!(stdout(&r), "secret\ninside\ninside\n");
