@@ -4,8 +4,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::Mode;
 
 use crate::GoferError;
@@ -24,24 +22,13 @@ pub fn open_root(path: &Path) -> Result<OwnedFd, GoferError> {
 /// [`install_seccomp`](crate::install_seccomp), which forbids all of these
 /// calls.
 pub fn confine(root_path: &Path) -> Result<(), GoferError> {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)?;
-    // Nothing we do to mounts from here on may propagate back to the host.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )?;
-    nix::unistd::chroot(root_path)?;
-    nix::unistd::chdir("/")?;
+    crate::enter_private_namespaces()?;
     // Serving is opening, reading and listing files of any owner and mode
     // read-only: DAC_READ_SEARCH covers all of it. Without DAC_OVERRIDE
     // nothing can be opened for writing or executed even by a bug, and
     // without SYS_ADMIN trusted.* attributes stay hidden, as they are from
     // an unprivileged reader.
-    crate::keep_only_capabilities(1 << crate::CAP_DAC_READ_SEARCH)?;
-    nix::sys::prctl::set_no_new_privs()?;
+    crate::shut_in(root_path, 1 << crate::CAP_DAC_READ_SEARCH)?;
     Ok(())
 }
 

@@ -20,3 +20,12 @@ impl From<nix::errno::Errno> for GoferError {
         GoferError::Errno(e as i32)
     }
 }
+
+/// The gofer reports a failed confinement step as the errno, as any other
+/// host failure (the step is in the `Display` of [`crate::ConfineError`]
+/// only).
+impl From<crate::ConfineError> for GoferError {
+    fn from(e: crate::ConfineError) -> Self {
+        GoferError::Errno(e.errno as i32)
+    }
+}

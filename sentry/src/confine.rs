@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 
@@ -137,24 +136,7 @@ fn install_seccomp() -> Result<(), String> {
 /// Moves the sentry into an empty root in private namespaces, drops every
 /// capability and installs the seccomp allowlist.
 pub fn confine() -> Result<(), String> {
-    let e = |what: &str| {
-        let what = what.to_string();
-        move |err: Errno| format!("{what}: {err}")
-    };
-    nix::sched::unshare(
-        nix::sched::CloneFlags::CLONE_NEWNS
-            | nix::sched::CloneFlags::CLONE_NEWIPC
-            | nix::sched::CloneFlags::CLONE_NEWUTS,
-    )
-    .map_err(e("unshare"))?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(e("make mounts private"))?;
+    gofer::enter_private_namespaces().map_err(|e| e.to_string())?;
     mount(
         Some("none"),
         "/tmp",
@@ -162,13 +144,7 @@ pub fn confine() -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("size=4k,mode=0500"),
     )
-    .map_err(e("mount empty root"))?;
-    nix::unistd::chroot("/tmp").map_err(e("chroot"))?;
-    nix::unistd::chdir("/").map_err(e("chdir"))?;
-    gofer::keep_only_capabilities(0).map_err(e("drop capabilities"))?;
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes integers only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err("no_new_privs".into());
-    }
+    .map_err(|e| format!("mount empty root: {e}"))?;
+    gofer::shut_in(std::path::Path::new("/tmp"), 0).map_err(|e| e.to_string())?;
     install_seccomp()
 }

@@ -1,10 +1,53 @@
-//! Giving up host capabilities once a process is set up.
-//!
-//! Both rvisor processes do this (the sentry keeps nothing, the gofer only
-//! what reading the root requires). It lives here because the sentry
-//! already depends on this crate and nothing else is shared by the two.
+//! The confinement steps both rvisor processes take once set up:
+//! private namespaces, a new root, fewer capabilities, no_new_privs (the
+//! sentry keeps no capability, the gofer only what reading the root
+//! requires). They live here because the sentry already depends on this
+//! crate and nothing else is shared by the two.
+
+use std::path::Path;
 
 use nix::errno::Errno;
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+
+/// Which confinement step failed, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {errno}")]
+pub struct ConfineError {
+    pub step: &'static str,
+    pub errno: Errno,
+}
+
+fn step(step: &'static str) -> impl FnOnce(Errno) -> ConfineError {
+    move |errno| ConfineError { step, errno }
+}
+
+/// Moves the process into new mount, IPC and UTS namespaces whose mounts
+/// are private, so nothing it mounts from here on reaches the host.
+/// Needs CAP_SYS_ADMIN.
+pub fn enter_private_namespaces() -> Result<(), ConfineError> {
+    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS)
+        .map_err(step("unshare"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(step("make mounts private"))
+}
+
+/// Makes `root` the process's root and working directory, keeps only the
+/// capabilities in `keep` (see [`keep_only_capabilities`]) and sets
+/// no_new_privs: the last steps before a seccomp filter, which forbids
+/// all of these calls. Needs CAP_SYS_CHROOT and CAP_SETPCAP.
+pub fn shut_in(root: &Path, keep: u64) -> Result<(), ConfineError> {
+    nix::unistd::chroot(root).map_err(step("chroot"))?;
+    nix::unistd::chdir("/").map_err(step("chdir"))?;
+    keep_only_capabilities(keep).map_err(step("drop capabilities"))?;
+    nix::sys::prctl::set_no_new_privs().map_err(step("no_new_privs"))
+}
 
 /// Bypasses read permission on files and read/search permission on
 /// directories: all a read-only server of someone else's tree needs.
@@ -36,7 +79,7 @@ struct CapData {
 ///
 /// Must run before a seccomp filter that forbids prctl and capset, and
 /// while the process has one thread: capset changes only the caller.
-pub fn keep_only_capabilities(keep: u64) -> Result<(), Errno> {
+fn keep_only_capabilities(keep: u64) -> Result<(), Errno> {
     // The bounding set first: dropping from it needs CAP_SETPCAP, which
     // the capset below takes away.
     for cap in 0..64u32 {
