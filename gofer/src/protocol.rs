@@ -57,7 +57,8 @@ pub struct DirEntry {
     pub kind: u8,
 }
 
-/// The host `struct statfs` of the filesystem holding a node.
+/// What `statfs(2)` reports; for a node, the host `struct statfs` of the
+/// filesystem holding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StatFs {
     pub fs_type: i64,

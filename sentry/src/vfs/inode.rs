@@ -117,45 +117,10 @@ pub fn dt_kind(mode: u32) -> u8 {
     }
 }
 
-/// One directory entry; `kind` is a `DT_*` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirEntry {
-    pub name: Vec<u8>,
-    pub ino: u64,
-    pub kind: u8,
-}
-
-/// What `statfs(2)` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct StatFs {
-    pub fs_type: i64,
-    pub bsize: i64,
-    pub blocks: u64,
-    pub bfree: u64,
-    pub bavail: u64,
-    pub files: u64,
-    pub ffree: u64,
-    pub namelen: i64,
-    pub frsize: i64,
-    pub flags: i64,
-}
-
-impl From<gofer::StatFs> for StatFs {
-    fn from(s: gofer::StatFs) -> StatFs {
-        StatFs {
-            fs_type: s.fs_type,
-            bsize: s.bsize,
-            blocks: s.blocks,
-            bfree: s.bfree,
-            bavail: s.bavail,
-            files: s.files,
-            ffree: s.ffree,
-            namelen: s.namelen,
-            frsize: s.frsize,
-            flags: s.flags,
-        }
-    }
-}
+/// A directory entry and what `statfs(2)` reports are the same for every
+/// filesystem as for the gofer's, so the VFS uses the gofer's types and
+/// passes a host answer on as it is.
+pub use gofer::{DirEntry, StatFs};
 
 /// A time to set with `utimensat`: a given time or "now" (`UTIME_NOW`).
 /// `UTIME_OMIT` is `None` in [`SetAttr`].
