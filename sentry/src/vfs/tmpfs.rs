@@ -600,6 +600,19 @@ impl State {
         }
     }
 
+    /// The child called `name` of this (populated) directory.
+    fn child(&mut self, name: &[u8]) -> Result<Arc<TmpInode>, Errno> {
+        self.dir()?.children.get(name).cloned().ok_or(Errno::ENOENT)
+    }
+
+    /// `EEXIST` if this (populated) directory has a child called `name`.
+    fn check_absent(&mut self, name: &[u8]) -> Result<(), Errno> {
+        if self.dir()?.children.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        Ok(())
+    }
+
     fn file(&mut self) -> Result<&mut FileBody, Errno> {
         match &mut self.body {
             Body::File(f) => Ok(f),
@@ -857,6 +870,13 @@ impl TmpInode {
         lock_state(&self.state)
     }
 
+    /// This directory's state, locked, with its lower entries read in.
+    fn lock_dir(&self) -> Result<MutexGuard<'_, State>, Errno> {
+        let mut st = self.lock();
+        self.populate(&mut st)?;
+        Ok(st)
+    }
+
     fn arc(&self) -> Result<Arc<TmpInode>, Errno> {
         self.me.upgrade().ok_or(Errno::ENOENT)
     }
@@ -943,11 +963,8 @@ impl TmpInode {
     ) -> Result<Arc<TmpInode>, Errno> {
         check_name(name, Errno::EEXIST)?;
         let _tree = self.fs.tree();
-        let mut st = self.lock();
-        self.populate(&mut st)?;
-        if st.dir()?.children.contains_key(name) {
-            return Err(Errno::EEXIST);
-        }
+        let mut st = self.lock_dir()?;
+        st.check_absent(name)?;
         // Our own attributes first, so a failure leaves nothing half-done.
         st.meta_mut()?;
         let fmt = mode & libc::S_IFMT;
@@ -965,9 +982,7 @@ impl TmpInode {
     }
 
     fn child(&self, name: &[u8]) -> Result<Arc<TmpInode>, Errno> {
-        let mut st = self.lock();
-        self.populate(&mut st)?;
-        st.dir()?.children.get(name).cloned().ok_or(Errno::ENOENT)
+        self.lock_dir()?.child(name)
     }
 
     fn is_dir(&self) -> bool {
@@ -1049,12 +1064,11 @@ impl Inode for TmpInode {
             _ => {}
         }
         self.populate(&mut st)?;
-        Ok(st.dir()?.children.get(name).cloned().ok_or(Errno::ENOENT)?)
+        Ok(st.child(name)?)
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        let mut st = self.lock();
-        self.populate(&mut st)?;
+        let mut st = self.lock_dir()?;
         let d = st.dir()?;
         Ok(d.children
             .iter()
@@ -1169,11 +1183,8 @@ impl Inode for TmpInode {
         check_name(name, Errno::EEXIST)?;
         let t = t.arc()?;
         let _tree = self.fs.tree();
-        let mut st = self.lock();
-        self.populate(&mut st)?;
-        if st.dir()?.children.contains_key(name) {
-            return Err(Errno::EEXIST);
-        }
+        let mut st = self.lock_dir()?;
+        st.check_absent(name)?;
         st.meta_mut()?;
         {
             let mut ts = t.lock();
@@ -1191,9 +1202,8 @@ impl Inode for TmpInode {
     fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
         check_name(name, Errno::EISDIR)?;
         let _tree = self.fs.tree();
-        let mut st = self.lock();
-        self.populate(&mut st)?;
-        let child = st.dir()?.children.get(name).cloned().ok_or(Errno::ENOENT)?;
+        let mut st = self.lock_dir()?;
+        let child = st.child(name)?;
         {
             let mut cs = child.lock();
             if matches!(cs.body, Body::Dir(_)) {
@@ -1215,9 +1225,8 @@ impl Inode for TmpInode {
             _ => check_name(name, Errno::EINVAL)?,
         }
         let _tree = self.fs.tree();
-        let mut st = self.lock();
-        self.populate(&mut st)?;
-        let child = st.dir()?.children.get(name).cloned().ok_or(Errno::ENOENT)?;
+        let mut st = self.lock_dir()?;
+        let child = st.child(name)?;
         {
             let mut cs = child.lock();
             child.populate(&mut cs)?;
@@ -1445,7 +1454,7 @@ impl Inode for TmpInode {
     fn statfs(&self) -> Result<StatFs, Errno> {
         if let Some(root) = self.fs.lower_root.get() {
             let h = root.handle()?;
-            let mut s = StatFs::from(root.client.statfs(h.h).map_err(gerr)?);
+            let mut s = root.client.statfs(h.h).map_err(gerr)?;
             // The overlay is writable even though the host view is not.
             s.flags &= !i64::try_from(libc::ST_RDONLY).unwrap_or(0);
             return Ok(s);
