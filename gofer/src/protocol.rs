@@ -49,6 +49,35 @@ pub struct Stat {
     pub ctime: Timespec,
 }
 
+impl From<&libc::stat> for Stat {
+    fn from(st: &libc::stat) -> Stat {
+        Stat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mode: st.st_mode,
+            nlink: st.st_nlink,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            rdev: st.st_rdev,
+            size: st.st_size,
+            blksize: st.st_blksize,
+            blocks: st.st_blocks,
+            atime: Timespec {
+                sec: st.st_atime,
+                nsec: st.st_atime_nsec,
+            },
+            mtime: Timespec {
+                sec: st.st_mtime,
+                nsec: st.st_mtime_nsec,
+            },
+            ctime: Timespec {
+                sec: st.st_ctime,
+                nsec: st.st_ctime_nsec,
+            },
+        }
+    }
+}
+
 /// One directory entry; `kind` is a `DT_*` value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirEntry {

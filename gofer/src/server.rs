@@ -15,8 +15,8 @@ use nix::errno::Errno;
 use nix::unistd::{lseek, Whence};
 
 use crate::protocol::{
-    recv_msg, send_msg, DirEntry, Handle, Request, Response, Stat, StatFs, Timespec, MAX_MESSAGE,
-    XATTR_MAX, XATTR_PIECE,
+    recv_msg, send_msg, DirEntry, Handle, Request, Response, Stat, StatFs, MAX_MESSAGE, XATTR_MAX,
+    XATTR_PIECE,
 };
 use crate::GoferError;
 
@@ -356,31 +356,7 @@ fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 fn fstat(fd: BorrowedFd<'_>) -> Result<Stat, Errno> {
-    let st = nix::sys::stat::fstat(fd.as_raw_fd())?;
-    Ok(Stat {
-        dev: st.st_dev,
-        ino: st.st_ino,
-        mode: st.st_mode,
-        nlink: st.st_nlink,
-        uid: st.st_uid,
-        gid: st.st_gid,
-        rdev: st.st_rdev,
-        size: st.st_size,
-        blksize: st.st_blksize,
-        blocks: st.st_blocks,
-        atime: Timespec {
-            sec: st.st_atime,
-            nsec: st.st_atime_nsec,
-        },
-        mtime: Timespec {
-            sec: st.st_mtime,
-            nsec: st.st_mtime_nsec,
-        },
-        ctime: Timespec {
-            sec: st.st_ctime,
-            nsec: st.st_ctime_nsec,
-        },
-    })
+    Ok(Stat::from(&nix::sys::stat::fstat(fd.as_raw_fd())?))
 }
 
 fn statfs(fd: BorrowedFd<'_>) -> Result<StatFs, Errno> {

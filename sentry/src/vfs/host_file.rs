@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use super::file::FileOps;
-use super::inode::{Stat, Timespec};
+use super::inode::Stat;
 
 #[derive(Debug)]
 pub struct HostFile {
@@ -86,23 +86,8 @@ impl FileOps for HostFile {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        let s = nix::sys::stat::fstat(self.fd.as_raw_fd())?;
-        let ts = |sec: i64, nsec: i64| Timespec { sec, nsec };
-        Ok(Stat {
-            dev: s.st_dev,
-            ino: s.st_ino,
-            mode: s.st_mode,
-            nlink: s.st_nlink,
-            uid: s.st_uid,
-            gid: s.st_gid,
-            rdev: s.st_rdev,
-            size: u64::try_from(s.st_size).unwrap_or(0),
-            blksize: u64::try_from(s.st_blksize).unwrap_or(4096),
-            blocks: u64::try_from(s.st_blocks).unwrap_or(0),
-            atime: ts(s.st_atime, s.st_atime_nsec),
-            mtime: ts(s.st_mtime, s.st_mtime_nsec),
-            ctime: ts(s.st_ctime, s.st_ctime_nsec),
-        })
+        let host = nix::sys::stat::fstat(self.fd.as_raw_fd())?;
+        Ok(gofer::Stat::from(&host).into())
     }
 
     fn anon_name(&self) -> String {
