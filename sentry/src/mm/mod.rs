@@ -776,12 +776,18 @@ impl MemoryManager {
     }
 
     /// A key identifying the memory at `addr` across address spaces
-    /// (memory-file offset), for process-shared futexes.
-    pub fn futex_key(&self, addr: u64) -> Result<u64, Errno> {
+    /// (memory-file offset), for process-shared futexes; `None` for
+    /// private memory, which Linux keys by address space and address even
+    /// for shared futex ops (its page changes on a copy-on-write break,
+    /// e.g. after fork, and a waiter must still be found).
+    pub fn futex_key(&self, addr: u64) -> Result<Option<u64>, Errno> {
         let mut g = self.lock();
         let page = page_down(addr);
         let f = g.frame_for_access(page)?;
-        Ok(f.offset() + (addr - page))
+        if !g.vma_at(page).is_some_and(|v| v.shared) {
+            return Ok(None);
+        }
+        Ok(Some(f.offset() + (addr - page)))
     }
 
     /// Where the stack VMA lives, for the loader.

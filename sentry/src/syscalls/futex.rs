@@ -37,7 +37,12 @@ const FUTEX_CLOCK_REALTIME: i32 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Key {
+    /// A FUTEX_PRIVATE_FLAG op: (address space, address).
     Private(usize, u64),
+    /// A shared op on private memory: also (address space, address), but
+    /// a key of its own, as Linux's FUT_OFF_MMSHARED makes it.
+    Anon(usize, u64),
+    /// A shared op on shared memory: the word's memory-file offset.
     Shared(u64),
 }
 
@@ -72,10 +77,13 @@ pub(super) fn key(t: &TaskCtx, addr: u64, private: bool) -> Result<Key, Errno> {
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
+    let mm = Arc::as_ptr(&t.mm) as usize;
     if private {
-        Ok(Key::Private(Arc::as_ptr(&t.mm) as usize, addr))
+        Ok(Key::Private(mm, addr))
     } else {
-        Ok(Key::Shared(t.mm.futex_key(addr)?))
+        Ok(t.mm
+            .futex_key(addr)?
+            .map_or(Key::Anon(mm, addr), Key::Shared))
     }
 }
 
@@ -110,12 +118,12 @@ pub(super) fn wake_key(k: Key, n: usize, bitset: u32) -> Result<usize, Errno> {
     })
 }
 
-/// Wakes up to `n` waiters on `addr` (clear_child_tid on thread exit).
+/// Wakes up to `n` waiters on `addr` with a shared wake, as Linux does
+/// for clear_child_tid and robust futexes (waiters that used
+/// FUTEX_PRIVATE_FLAG are not woken, there as here).
 pub fn wake_addr(t: &TaskCtx, addr: u64, n: usize) {
-    for private in [true, false] {
-        if let Ok(k) = key(t, addr, private) {
-            let _ = wake_key(k, n, u32::MAX);
-        }
+    if let Ok(k) = key(t, addr, false) {
+        let _ = wake_key(k, n, u32::MAX);
     }
 }
 
