@@ -1,8 +1,8 @@
 /* PR_SET_PDEATHSIG: a child gets its parent-death signal when its parent
  * exits; the setting is read back with PR_GET_PDEATHSIG, bad signals are
- * EINVAL, and a forked child does not inherit it. (Linux sends it when
- * the parent *thread* exits; the sentry when the parent process does.
- * This test's parent is single-threaded, so both agree.) */
+ * EINVAL, and a forked child does not inherit it. (The parent *thread*
+ * rule and the clearing by credential changes:
+ * pdeathsig_parent_thread_and_creds.c.) */
 #include "check.h"
 
 #include <signal.h>

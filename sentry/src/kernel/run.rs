@@ -495,11 +495,62 @@ pub fn exit_thread(task: &Arc<Task>, t: Option<&mut TaskCtx>, status: ExitStatus
     if task.tid != tg.pid {
         k.unregister_task(task.tid);
     }
+    if !last {
+        pass_on_children(task);
+    }
     if last {
         let status = lock(&tg.state).exit.unwrap_or(status);
         group_finished(&tg, status);
     }
     k.exit_wq.notify();
+}
+
+/// The children a thread made go to another thread of its process, and
+/// hear of it through their parent-death signal (Linux's
+/// forget_original_parent, which runs for every exiting thread). In a
+/// group exit the last thread does this once for all.
+fn pass_on_children(task: &Arc<Task>) {
+    let tg = &task.tg;
+    if lock(&tg.state).exiting {
+        return;
+    }
+    let live = tg.tasks();
+    // A thread that exec is about to end would only pass them on again.
+    let Some(heir) = live
+        .iter()
+        .find(|x| !x.killed_by_exec.load(Ordering::Acquire))
+        .or(live.first())
+    else {
+        return;
+    };
+    let children = lock(&tg.state).children.clone();
+    for c in children {
+        {
+            let mut s = lock(&c.state);
+            if s.parent_tid != task.tid {
+                continue;
+            }
+            s.parent_tid = heir.tid;
+        }
+        send_pdeath_signals(&c, tg);
+    }
+}
+
+/// Each thread of `child` that asked for a parent-death signal makes it
+/// go to `child` (as from `parent`: SI_USER with its pid and uid, Linux's
+/// SEND_SIG_NOINFO).
+fn send_pdeath_signals(child: &Arc<ThreadGroup>, parent: &ThreadGroup) {
+    if lock(&child.state).zombie {
+        return;
+    }
+    let uid = lock(&parent.creds).uid;
+    for t in child.tasks() {
+        let sig = t.pdeath_signal.load(Ordering::Acquire);
+        if sig > 0 {
+            let info = SigInfo::user(sig, super::signal::SI_USER, parent.pid, uid);
+            send_to_group(child, info);
+        }
+    }
 }
 
 fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
@@ -519,7 +570,6 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
         s.exit = Some(status);
         (std::mem::take(&mut s.children), s.parent.upgrade())
     };
-    crate::syscalls::caps::parent_died(&children);
     // Orphans go to the nearest live subreaper ancestor, else to init.
     let mut reaper = parent.clone();
     while let Some(r) = reaper.clone() {
@@ -535,8 +585,14 @@ fn group_finished(tg: &Arc<ThreadGroup>, status: ExitStatus) {
     let init = reaper
         .or_else(|| k.group(1))
         .filter(|i| !Arc::ptr_eq(i, tg));
+    let heir = init.as_ref().and_then(|i| i.leader()).map_or(0, |t| t.tid);
     for c in children {
-        lock(&c.state).parent = init.as_ref().map(Arc::downgrade).unwrap_or_default();
+        {
+            let mut s = lock(&c.state);
+            s.parent = init.as_ref().map(Arc::downgrade).unwrap_or_default();
+            s.parent_tid = heir;
+        }
+        send_pdeath_signals(&c, tg);
         if let Some(i) = &init {
             let zombie = lock(&c.state).zombie;
             lock(&i.state).children.push(c);

@@ -129,6 +129,9 @@ pub struct ExecInfo {
 #[derive(Debug)]
 pub struct TgState {
     pub parent: Weak<ThreadGroup>,
+    /// The thread of `parent` this process counts as its parent (Linux's
+    /// `real_parent` is a thread): its exit sends PR_SET_PDEATHSIG.
+    pub parent_tid: i32,
     pub children: Vec<Arc<ThreadGroup>>,
     pub pgid: i32,
     pub sid: i32,
@@ -364,6 +367,7 @@ impl ThreadGroup {
             pid,
             state: Mutex::new(TgState {
                 parent,
+                parent_tid: 0,
                 children: Vec::new(),
                 pgid,
                 sid,

@@ -360,7 +360,17 @@ fn take_over_leader(t: &mut TaskCtx) {
         .store(old.affinity.load(Ordering::Acquire), Ordering::Release);
     task.host_tid
         .store(old.host_tid.load(Ordering::Acquire), Ordering::Release);
+    task.pdeath_signal
+        .store(old.pdeath_signal.load(Ordering::Acquire), Ordering::Release);
     crate::kernel::cputime::task_replaced(&old, &task);
+    // Children it made count it as their parent under its new tid.
+    let children = lock(&old.tg.state).children.clone();
+    for c in children {
+        let mut s = lock(&c.state);
+        if s.parent_tid == old.tid {
+            s.parent_tid = pid;
+        }
+    }
     old.exited.store(true, Ordering::Release);
     let k = t.kernel();
     k.unregister_task(old.tid);
@@ -459,6 +469,7 @@ pub fn exec(
     let secure = {
         let st = exe.dentry.inode.stat()?;
         let mut c = lock(&t.tg().creds);
+        let before = c.clone();
         let mut secure = false;
         if st.mode & libc::S_ISUID != 0 {
             c.euid = st.uid;
@@ -473,6 +484,14 @@ pub fn exec(
         c.sgid = c.egid;
         c.fsgid = c.egid;
         crate::syscalls::caps::on_exec(&mut c);
+        // Linux clears the parent-death signal for a secure exec and, in
+        // commit_creds, for new effective or filesystem ids or new
+        // permitted capabilities.
+        let ids_changed = (c.euid, c.egid, c.fsuid, c.fsgid)
+            != (before.euid, before.egid, before.fsuid, before.fsgid);
+        if secure || ids_changed || c.cap_perm & !before.cap_perm != 0 {
+            t.task.pdeath_signal.store(0, Ordering::Release);
+        }
         secure
     };
     let info = StackInfo {

@@ -7,8 +7,6 @@
 //! without them (root gets its bounding set, others their ambient set).
 //! The sentry's privilege checks ask [`capable`] instead of "euid == 0".
 
-use std::sync::Arc;
-
 use nix::errno::Errno;
 
 use super::{ok, Args, SysResult};
@@ -339,29 +337,6 @@ fn ambient(t: &TaskCtx, a: &Args) -> Result<u64, Errno> {
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
-    }
-}
-
-/// Sends a dying parent's children their PR_SET_PDEATHSIG signals.
-///
-/// Linux sends it when the parent *thread* exits; the sentry sends it
-/// when the parent process has finished (its last thread gone), so a
-/// child whose creating thread exits while other threads of the parent
-/// live on is not signalled.
-pub fn parent_died(children: &[Arc<ThreadGroup>]) {
-    for c in children {
-        if lock(&c.state).zombie {
-            continue;
-        }
-        for task in c.tasks() {
-            let sig = task
-                .pdeath_signal
-                .load(std::sync::atomic::Ordering::Acquire);
-            if sig > 0 {
-                let info = crate::kernel::signal::SigInfo::user(sig, 0, 0, 0);
-                crate::kernel::run::send_to_group(c, info);
-            }
-        }
     }
 }
 

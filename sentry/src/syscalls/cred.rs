@@ -4,6 +4,8 @@
 //! Privilege is CAP_SETUID (uids) or CAP_SETGID (gids); a uid change
 //! adjusts the capability sets as Linux does (`caps::fix_setuid`).
 
+use std::sync::atomic::Ordering;
+
 use nix::errno::Errno;
 
 use super::caps::{self, capable, CAP_SETGID, CAP_SETUID};
@@ -80,10 +82,16 @@ fn cap_for(k: Kind) -> u32 {
 }
 
 /// As Linux's commit_creds: a change of the effective or filesystem id
-/// makes the process non-dumpable (suid_dumpable is 0).
+/// makes the process non-dumpable (suid_dumpable is 0) and clears the
+/// parent-death signal. Linux clears it for the thread whose credentials
+/// change; glibc changes them in every thread, and the sentry keeps one
+/// set per process, so every thread's is cleared.
 fn changed_ids(t: &TaskCtx, old: Ids, new: Ids) {
     if old.eff != new.eff || old.fs != new.fs {
         t.mm.set_dumpable(false);
+        for task in t.tg().tasks() {
+            task.pdeath_signal.store(0, Ordering::Release);
+        }
     }
 }
 

@@ -131,10 +131,10 @@ fn do_clone(
             let s = lock(&parent_tg.state);
             (s.pgid, s.sid, s.ctty.clone())
         };
-        let real_parent = if flags & CLONE_PARENT != 0 {
-            parent_tg.parent()
+        let (real_parent, parent_tid) = if flags & CLONE_PARENT != 0 {
+            (parent_tg.parent(), lock(&parent_tg.state).parent_tid)
         } else {
-            Some(parent_tg.clone())
+            (Some(parent_tg.clone()), t.tid())
         };
         let tg = ThreadGroup::new(
             pid,
@@ -156,6 +156,7 @@ fn do_clone(
             let mut s = lock(&tg.state);
             s.exit_signal = (flags & 0xff) as i32;
             s.ctty = ctty;
+            s.parent_tid = parent_tid;
         }
         *lock(&tg.exec) = lock(&parent_tg.exec).clone();
         if let Some(p) = &real_parent {
