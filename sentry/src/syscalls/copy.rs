@@ -5,6 +5,8 @@
 //! the same instance (as Linux); files without a name (memfd) are never
 //! `EXDEV`.
 
+use std::sync::Arc;
+
 use nix::errno::Errno;
 
 use super::fd::do_write;
@@ -92,32 +94,8 @@ pub fn sys_copy_file_range(t: &mut TaskCtx, a: &Args) -> SysResult {
         return ok(0);
     }
 
-    let mut buf = vec![0u8; CHUNK.min(count)];
-    let mut done = 0usize;
-    let mut result = Ok(());
-    while done < count {
-        let want = (count - done).min(CHUNK);
-        let n = match input.ops.read(&mut buf[..want], pos_in + done as u64) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        };
-        match do_write(t, &output, &buf[..n], Some(pos_out + done as u64)) {
-            Ok(w) => {
-                done += w;
-                if w < n {
-                    break;
-                }
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
+    let (done, result) =
+        copy_through_buffer(t, &input, &output, count, CHUNK, pos_in, Some(pos_out));
     if done == 0 {
         result?;
     }
@@ -136,4 +114,40 @@ pub fn sys_copy_file_range(t: &mut TaskCtx, a: &Args) -> SysResult {
         }
     }
     ok(done)
+}
+
+/// Copies up to `count` bytes of `input`, from `read_at` on, to `output` at
+/// `write_at` (`None`: at its file position), through a buffer of at most
+/// `chunk` bytes. Stops at the input's end, a short write or an error.
+/// Returns the bytes copied and the error that stopped the copy: callers
+/// report it only when nothing was copied.
+pub(super) fn copy_through_buffer(
+    t: &mut TaskCtx,
+    input: &OpenFile,
+    output: &Arc<OpenFile>,
+    count: usize,
+    chunk: usize,
+    read_at: u64,
+    write_at: Option<u64>,
+) -> (usize, Result<(), Errno>) {
+    let mut buf = vec![0u8; chunk.min(count)];
+    let mut done = 0usize;
+    while done < count {
+        let want = (count - done).min(chunk);
+        let n = match input.ops.read(&mut buf[..want], read_at + done as u64) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => return (done, Err(e)),
+        };
+        match do_write(t, output, &buf[..n], write_at.map(|w| w + done as u64)) {
+            Ok(w) => {
+                done += w;
+                if w < n {
+                    break;
+                }
+            }
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
 }

@@ -3,7 +3,7 @@
 
 use nix::errno::Errno;
 
-use super::fd::do_write;
+use super::copy::copy_through_buffer;
 use super::fd::MAX_RW;
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
@@ -49,36 +49,8 @@ pub fn sys_sendfile(t: &mut TaskCtx, a: &Args) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let mut pos = start;
-    let mut done = 0usize;
-    let mut buf = vec![0u8; CHUNK.min(count)];
-    let mut result = Ok(());
-    while done < count {
-        let want = (count - done).min(CHUNK);
-        let n = match input.ops.read(&mut buf[..want], pos) {
-            Ok(n) => n,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        match do_write(t, &output, &buf[..n], None) {
-            Ok(w) => {
-                pos += w as u64;
-                done += w;
-                if w < n {
-                    break;
-                }
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
+    let (done, result) = copy_through_buffer(t, &input, &output, count, CHUNK, start, None);
+    let pos = start + done as u64;
     if off_addr != 0 {
         #[allow(clippy::cast_possible_wrap, reason = "checked below i64::MAX")]
         t.write_obj(off_addr, &(pos as i64))?;
