@@ -407,7 +407,7 @@ fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
                 DefaultAction::Terminate | DefaultAction::CoreDump => {
                     let status = ExitStatus::Signaled {
                         sig: info.signo,
-                        core: action == DefaultAction::CoreDump,
+                        core: action == DefaultAction::CoreDump && dumps_core(t),
                     };
                     group_exit(&t.task, status);
                     st.exited = Some(status);
@@ -446,6 +446,14 @@ fn deliver_signals(t: &mut TaskCtx, st: &mut LoopState) {
     if st.restart.take().is_some() {
         apply_restart(t, true);
     }
+}
+
+/// Whether Linux would have dumped core for a fatal signal, which the
+/// wait status reports: only for a dumpable process whose RLIMIT_CORE is
+/// at least a page (the ELF format's `min_coredump`). The sandbox writes
+/// no core file.
+fn dumps_core(t: &TaskCtx) -> bool {
+    t.mm.dumpable() && t.tg().rlimit(libc::RLIMIT_CORE).cur >= 4096
 }
 
 fn apply_restart(t: &mut TaskCtx, restart: bool) {

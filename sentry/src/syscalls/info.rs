@@ -403,24 +403,43 @@ pub fn sys_getpriority(t: &mut TaskCtx, a: &Args) -> SysResult {
     ok(20 - nice)
 }
 
+/// setpriority: Linux's set_one_prio for every target. Without
+/// CAP_SYS_NICE the caller's effective uid must be the target's real or
+/// effective uid (EPERM), a nice value may only be lowered as far as the
+/// target's RLIMIT_NICE allows (`20 - nice <= limit`, EACCES), and the
+/// target may not have permitted capabilities the caller lacks (EPERM,
+/// commoncap's cap_safe_nice). Each target is judged alone; the last
+/// failure is the result.
 pub fn sys_setpriority(t: &mut TaskCtx, a: &Args) -> SysResult {
     let tasks = priority_targets(t, a.i32(0), a.i32(1))?;
     let nice = a.i32(2).clamp(-20, 19);
-    let (euid, privileged) = {
+    let (euid, perm, privileged) = {
         let c = lock(&t.tg().creds);
-        (c.euid, super::caps::capable(&c, super::caps::CAP_SYS_NICE))
+        let privileged = super::caps::capable(&c, super::caps::CAP_SYS_NICE);
+        (c.euid, c.cap_perm, privileged)
     };
+    let mut result = Ok(());
     for x in &tasks {
-        let owner = lock(&x.tg.creds).uid;
-        if !privileged && owner != euid {
-            return Err(Errno::EPERM);
+        let (uid, xeuid, xperm) = {
+            let c = lock(&x.tg.creds);
+            (c.uid, c.euid, c.cap_perm)
+        };
+        if !privileged && uid != euid && xeuid != euid {
+            result = Err(Errno::EPERM);
+            continue;
         }
-        if !privileged && nice < x.nice.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Errno::EACCES);
+        let limit = x.tg.rlimit(libc::RLIMIT_NICE).cur;
+        let lowering = nice < x.nice.load(std::sync::atomic::Ordering::Acquire);
+        if lowering && !privileged && (20 - i64::from(nice)).unsigned_abs() > limit {
+            result = Err(Errno::EACCES);
+            continue;
         }
-    }
-    for x in tasks {
+        if !privileged && xperm & !perm != 0 {
+            result = Err(Errno::EPERM);
+            continue;
+        }
         x.nice.store(nice, std::sync::atomic::Ordering::Release);
     }
+    result?;
     ok(0)
 }
