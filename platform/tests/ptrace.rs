@@ -47,10 +47,21 @@ fn stub_filter_kills_unexpected_host_syscalls() {
             .expect("munmap"),
         0
     );
+    // Allowed: dropping the parent-death signal, and only that prctl.
+    assert_eq!(
+        ctx.inject_for_tests(libc::SYS_prctl, [1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0, 0])
+            .expect("prctl"),
+        0
+    );
     // Not in the stub's list: the stub dies, the host call never runs.
     match ctx.inject_for_tests(libc::SYS_getppid, [0; 6]) {
         Err(platform::PlatformError::StubDied { .. }) => {}
         other => panic!("getppid from a stub must kill it, got {other:?}"),
+    }
+    let mut ctx = p.new_context().expect("context");
+    match ctx.inject_for_tests(libc::SYS_prctl, [15 /* PR_SET_NAME */, 0, 0, 0, 0, 0]) {
+        Err(platform::PlatformError::StubDied { .. }) => {}
+        other => panic!("prctl other than PR_SET_PDEATHSIG must kill it, got {other:?}"),
     }
     // mmap of anything but the memory file is refused the same way.
     let mut ctx = p.new_context().expect("context");

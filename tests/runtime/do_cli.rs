@@ -429,3 +429,38 @@ fn gofer_reads_files_of_any_owner_and_mode() {
     assert_eq!(r.code(), Some(0), "stderr: {}", stderr(&r));
     assert_eq!(stdout(&r), "secret\ninside\ninside\n");
 }
+
+/// exec from a non-leader thread leaves one sentry thread for the
+/// process: the old leader's (which forked the stub and traced its leader
+/// thread) ends instead of waiting for the process to end.
+#[test]
+fn exec_from_a_thread_leaves_one_task_thread() {
+    let bin = compile(
+        "exec_from_thread",
+        "#include <pthread.h>\n#include <unistd.h>\n\
+         static void *t(void *a) { (void)a; execl(\"/bin/sleep\", \"sleep\", \"3\", (char *)0); return 0; }\n\
+         int main(void) { pthread_t th; pthread_create(&th, 0, t, 0); for (;;) pause(); }\n",
+    );
+    let mut child = Command::new(rvisor())
+        .args(["do", "--", bin.to_str().expect("utf-8 path")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    let tasks = child_proc(child.id(), b"boot").map(|p| {
+        std::fs::read_dir(p.join("task"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.starts_with("task-"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    });
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(tasks, Some(1), "sentry threads running tasks");
+}

@@ -513,6 +513,9 @@ impl StubThread {
     /// Ends only this thread; the stub process lives on for the others.
     pub fn exit_thread(mut self) {
         self.owns_process = false;
+        if self.tid == self.pid && self.leave_leader().is_ok() {
+            return;
+        }
         let mut r = self.regs;
         r.rip = stub::gadget_addr();
         #[allow(clippy::cast_sign_loss, reason = "syscall number")]
@@ -530,6 +533,66 @@ impl StubThread {
                     break;
                 }
             }
+        }
+    }
+}
+
+impl StubThread {
+    /// The stub's leader thread goes while others stay. The host reports
+    /// a leader's exit only once the whole process has ended, so its
+    /// tracer (this sentry thread, which forked the stub) lets go of it
+    /// instead of waiting, and is then free to end: the leader first
+    /// drops the death signal it asked for at start-up (its parent thread
+    /// ending would kill the process), then exits untraced. The process
+    /// is reaped by [`StubThread::end_process`] from its last thread.
+    fn leave_leader(&mut self) -> Result<(), PlatformError> {
+        #[allow(clippy::cast_sign_loss, reason = "PR_SET_PDEATHSIG is positive")]
+        let r = self.inject(
+            libc::SYS_prctl,
+            [libc::PR_SET_PDEATHSIG as u64, 0, 0, 0, 0, 0],
+        )?;
+        if r != 0 {
+            #[allow(clippy::cast_possible_truncation, reason = "errno values are small")]
+            return Err(PlatformError::Injected {
+                name: "prctl",
+                errno: (-r) as i32,
+            });
+        }
+        let mut regs = self.regs;
+        regs.rip = stub::gadget_addr();
+        #[allow(clippy::cast_sign_loss, reason = "syscall number")]
+        {
+            regs.rax = libc::SYS_exit as u64;
+        }
+        regs.orig_rax = u64::MAX;
+        regs.rdi = 0;
+        self.set_regs(&regs)?;
+        ptrace(libc::PTRACE_DETACH, self.tid, 0, 0)
+            .map_err(|e| self.died_or("PTRACE_DETACH", e))?;
+        Ok(())
+    }
+
+    /// Ends the whole stub process from its last thread in use: kills it,
+    /// reaps this (traced) thread, then the process, whose leader may have
+    /// left before ([`StubThread::exit_thread`]).
+    pub fn end_process(mut self) {
+        self.owns_process = false;
+        // SAFETY: kill and waitpid on our own stub; errors mean it is
+        // gone already (or was reaped by its leader's tracer).
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+        }
+        if self.tid != self.pid {
+            while let Ok(status) = wait(self.tid) {
+                if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                    break;
+                }
+            }
+        }
+        let mut status = 0;
+        // SAFETY: as above; status is a valid out-pointer.
+        unsafe {
+            libc::waitpid(self.pid, &mut status, libc::__WALL);
         }
     }
 }

@@ -17,6 +17,13 @@ const OFF_IP_LO: u32 = 8;
 const OFF_IP_HI: u32 = 12;
 /// Offset of the low half of args[4] (mmap's fd).
 const OFF_ARG4_LO: u32 = 16 + 4 * 8;
+/// Offset of the low half of args[0] (prctl's option, an int).
+const OFF_ARG0_LO: u32 = 16;
+/// The one prctl a stub may make: PR_SET_PDEATHSIG. A stub's leader
+/// thread drops the death signal it asked for at start-up before it exits
+/// ahead of the other threads, since its tracer (the sentry thread that
+/// forked the stub) then ends too.
+const PR_SET_PDEATHSIG: u32 = 1;
 
 /// Host system calls a stub may make, each with why.
 const STUB_SYSCALLS: &[(i64, &str)] = &[
@@ -90,8 +97,10 @@ pub fn stub_filter(memfd: i32) -> Vec<libc::sock_filter> {
         jump(jge, base_lo + PAGE, 0, 0), // patched: jt -> KILL
         stmt(ld, OFF_NR),
         jump(jeq, nr(libc::SYS_mmap), 0, 0), // patched: jf -> next check, jt -> fd check
+        jump(jeq, nr(libc::SYS_prctl), 0, 0), // patched: jt -> option check
     ];
-    let mmap_idx = p.len() - 1;
+    let prctl_idx = p.len() - 1;
+    let mmap_idx = prctl_idx - 1;
     for (n, _why) in STUB_SYSCALLS {
         p.push(jump(jeq, nr(*n), 0, 0)); // patched: jt -> ALLOW
     }
@@ -99,6 +108,9 @@ pub fn stub_filter(memfd: i32) -> Vec<libc::sock_filter> {
     let fd_check = p.len();
     p.push(stmt(ld, OFF_ARG4_LO));
     p.push(jump(jeq, memfd, 0, 0)); // patched: jt -> ALLOW, jf -> KILL
+    let prctl_check = p.len();
+    p.push(stmt(ld, OFF_ARG0_LO));
+    p.push(jump(jeq, PR_SET_PDEATHSIG, 0, 0)); // patched: jt -> ALLOW, jf -> KILL
     let kill = p.len();
     p.push(stmt(ret, libc::SECCOMP_RET_KILL_PROCESS));
     let allow = p.len();
@@ -110,15 +122,18 @@ pub fn stub_filter(memfd: i32) -> Vec<libc::sock_filter> {
     p[5].jf = rel(5, kill);
     p[6].jt = rel(6, kill);
     p[mmap_idx].jt = rel(mmap_idx, fd_check);
+    p[prctl_idx].jt = rel(prctl_idx, prctl_check);
     for (i, insn) in p
         .iter_mut()
         .enumerate()
-        .skip(mmap_idx + 1)
+        .skip(prctl_idx + 1)
         .take(STUB_SYSCALLS.len())
     {
         insn.jt = rel(i, allow);
     }
     p[fd_check + 1].jt = rel(fd_check + 1, allow);
     p[fd_check + 1].jf = rel(fd_check + 1, kill);
+    p[prctl_check + 1].jt = rel(prctl_check + 1, allow);
+    p[prctl_check + 1].jf = rel(prctl_check + 1, kill);
     p
 }

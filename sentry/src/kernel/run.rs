@@ -145,7 +145,7 @@ fn finish(mut t: TaskCtx, status: ExitStatus) {
 /// Lets go of a stub thread: the last user of a stub process kills it.
 pub fn release_stub(ctx: platform::ptrace::StubThread, mm: &Arc<crate::mm::MemoryManager>) {
     if mm.users.fetch_sub(1, Ordering::AcqRel) <= 1 {
-        drop(ctx);
+        ctx.end_process();
     } else {
         ctx.exit_thread();
     }
