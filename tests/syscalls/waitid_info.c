@@ -52,10 +52,17 @@ int main(void)
     CHECK_EQ(si.si_code, CLD_KILLED);
     CHECK_EQ(si.si_status, SIGKILL);
 
-    /* waitpid sees the same stop via WUNTRACED. */
+    /* waitpid sees the same stop via WUNTRACED. The child waits for a
+     * word before it exits: waitpid always includes WEXITED, and an exit
+     * that came first would hide the continue. */
+    int go[2];
+    CHECK_OK(pipe(go));
     pid = CHECK_OK(fork());
     if (pid == 0) {
+        char c;
         raise(SIGSTOP);
+        if (read(go[0], &c, 1) != 1)
+            _exit(1);
         _exit(9);
     }
     int status;
@@ -65,6 +72,7 @@ int main(void)
     CHECK_OK(kill(pid, SIGCONT));
     CHECK_EQ(waitpid(pid, &status, WCONTINUED), pid);
     CHECK(WIFCONTINUED(status));
+    CHECK_EQ(write(go[1], "x", 1), 1);
     CHECK_EXITED(wait_status(pid), 9);
 
     /* P_PGID selects by process group. */
