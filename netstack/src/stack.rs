@@ -59,6 +59,10 @@ pub(crate) struct Inner {
     epoch: std::time::Instant,
     /// Notifiers to call once the lock is released.
     pending: Vec<Notifier>,
+    /// smoltcp panicked while polling: its state can no longer be
+    /// trusted, so the interface is never polled again (the network
+    /// stops; the sentry and its processes go on).
+    failed: bool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -93,6 +97,7 @@ impl Inner {
             next_id: 1,
             epoch: std::time::Instant::now(),
             pending: Vec::new(),
+            failed: false,
         }
     }
 
@@ -114,13 +119,23 @@ impl Inner {
     /// Runs the interface until nothing moves, then brings every socket's
     /// own state up to date and queues the notifications due.
     fn poll(&mut self) {
+        if self.failed {
+            return;
+        }
         self.dev.full_ports = self.full_listen_ports();
-        for _ in 0..MAX_ROUNDS {
-            let now = self.now();
-            let r = self.iface.poll(now, &mut self.dev, &mut self.set);
-            if r == PollResult::None && self.dev.is_idle() {
-                break;
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for _ in 0..MAX_ROUNDS {
+                let now = self.now();
+                let r = self.iface.poll(now, &mut self.dev, &mut self.set);
+                if r == PollResult::None && self.dev.is_idle() {
+                    break;
+                }
             }
+        }));
+        if polled.is_err() {
+            tracing::error!("netstack: smoltcp panicked; the network stops here");
+            self.failed = true;
+            return;
         }
         self.refresh_tcp();
         self.reap_orphans();
@@ -168,6 +183,9 @@ impl Inner {
     /// When the interface next needs polling, in microseconds since the
     /// epoch.
     fn next_poll(&mut self) -> u64 {
+        if self.failed {
+            return NEVER;
+        }
         let now = self.now();
         match self.iface.poll_at(now, &self.set) {
             Some(at) => u64::try_from(at.total_micros()).unwrap_or(0),
@@ -208,6 +226,11 @@ macro_rules! socket_common {
 
         impl Drop for $socket {
             fn drop(&mut self) {
+                // Unwinding from a panic in the stack: touching it again
+                // could panic again and abort the whole sentry.
+                if std::thread::panicking() {
+                    return;
+                }
                 self.stack.with(|g| g.$close(self.id));
             }
         }

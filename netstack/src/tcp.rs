@@ -356,6 +356,10 @@ impl Inner {
             return Err(Errno::ENETUNREACH);
         }
         let remote = remote_endpoint(to)?;
+        // Nothing listens on port 0: the SYN would only be reset.
+        if remote.port == 0 {
+            return Err(Errno::ECONNREFUSED);
+        }
         let local = self.bound_endpoint(id)?;
         let opts = self.tcp_entry(id)?.opts;
         let mut s = new_conn();

@@ -18,9 +18,10 @@ use crate::stack::{
 /// Datagrams and bytes each direction queues.
 const QUEUE_PACKETS: usize = 256;
 const QUEUE_BYTES: usize = 256 << 10;
-/// The largest UDP payload over IPv4 and over IPv6.
+/// The largest UDP payload over IPv4 and over IPv6 (the IPv6 one is
+/// bounded by the loopback MTU of 65535, 40 bytes below Linux's 65527).
 const MAX_PAYLOAD_V4: usize = 65507;
-const MAX_PAYLOAD_V6: usize = 65527;
+const MAX_PAYLOAD_V6: usize = 65487;
 
 // Not Debug: the notifier is a closure.
 pub(crate) struct UdpEntry {
@@ -134,6 +135,7 @@ impl Inner {
             return Err(Errno::ENETUNREACH);
         }
         let ep = remote_endpoint(to)?;
+        self.check_source(id, ep)?;
         self.udp_handle(id)?;
         self.udp_entry(id)?.peer = Some((ip_from_smol(ep.addr), ep.port));
         Ok(())
@@ -166,11 +168,25 @@ impl Inner {
         if ep.port == 0 {
             return Err(Errno::EINVAL);
         }
+        self.check_source(id, ep)?;
         let h = self.udp_handle(id)?;
         match self.set.get_mut::<udp::Socket>(h).send_slice(data, ep) {
             Ok(()) => Ok(data.len()),
             Err(udp::SendError::BufferFull) => Err(Errno::EAGAIN),
             Err(udp::SendError::Unaddressable) => Err(Errno::EINVAL),
+        }
+    }
+
+    /// A socket bound to an address of one family cannot send to the
+    /// other (smoltcp would build a mixed packet).
+    fn check_source(&self, id: u64, to: smoltcp::wire::IpEndpoint) -> Result<(), Errno> {
+        match self.ports.get(id) {
+            Some(b)
+                if !b.ip.is_unspecified() && b.ip.is_ipv4() != ip_from_smol(to.addr).is_ipv4() =>
+            {
+                Err(Errno::ENETUNREACH)
+            }
+            _ => Ok(()),
         }
     }
 
