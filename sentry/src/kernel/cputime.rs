@@ -382,13 +382,7 @@ static TICKER: OnceLock<Ticker> = OnceLock::new();
 
 fn ticker() -> &'static Ticker {
     TICKER.get_or_init(|| {
-        if let Err(e) = std::thread::Builder::new()
-            .name("cpu-timers".into())
-            .spawn(ticker_thread)
-        {
-            // Without the thread CPU timers never fire; all else works.
-            tracing::warn!("cannot start the CPU timer thread: {e}");
-        }
+        crate::kernel::start_service("cpu-timers", ticker_thread, "CPU timers never fire");
         Ticker::default()
     })
 }

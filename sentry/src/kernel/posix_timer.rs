@@ -87,12 +87,7 @@ static STATE: OnceLock<State> = OnceLock::new();
 
 fn state() -> &'static State {
     STATE.get_or_init(|| {
-        if let Err(e) = std::thread::Builder::new()
-            .name("posix-timers".into())
-            .spawn(timer_thread)
-        {
-            tracing::warn!("cannot start the POSIX timer thread: {e}");
-        }
+        crate::kernel::start_service("posix-timers", timer_thread, "POSIX timers never fire");
         State::default()
     })
 }
@@ -201,22 +196,7 @@ pub fn set(
     deadline: Option<Instant>,
     interval: Duration,
 ) -> Result<TimerValue, Errno> {
-    let now = Instant::now();
-    let old = with_timer(tg, id, |t| {
-        let old = value_of(t, now);
-        if t.overrun != 0 && !queued(tg, &t.notify, id, 0) {
-            t.overrun_last = t.overrun;
-        }
-        t.deadline = deadline;
-        t.cpu_deadline = None;
-        t.interval = if deadline.is_some() {
-            interval
-        } else {
-            Duration::ZERO
-        };
-        t.overrun = 0;
-        old
-    })?;
+    let old = arm(tg, id, deadline, None, interval)?;
     state().cv.notify_all();
     Ok(old)
 }
@@ -229,26 +209,38 @@ pub fn set_cpu(
     deadline: Option<u64>,
     interval: Duration,
 ) -> Result<TimerValue, Errno> {
+    let old = arm(tg, id, None, deadline, interval)?;
+    if deadline.is_some() {
+        super::cputime::timer_armed();
+    }
+    Ok(old)
+}
+
+/// Sets a timer's deadline (on the wall clock or a CPU clock; neither
+/// disarms it), resets its overruns and returns the old setting.
+fn arm(
+    tg: &Arc<ThreadGroup>,
+    id: i32,
+    deadline: Option<Instant>,
+    cpu_deadline: Option<u64>,
+    interval: Duration,
+) -> Result<TimerValue, Errno> {
     let now = Instant::now();
-    let old = with_timer(tg, id, |t| {
+    with_timer(tg, id, |t| {
         let old = value_of(t, now);
         if t.overrun != 0 && !queued(tg, &t.notify, id, 0) {
             t.overrun_last = t.overrun;
         }
-        t.deadline = None;
-        t.cpu_deadline = deadline;
-        t.interval = if deadline.is_some() {
+        t.deadline = deadline;
+        t.cpu_deadline = cpu_deadline;
+        t.interval = if deadline.is_some() || cpu_deadline.is_some() {
             interval
         } else {
             Duration::ZERO
         };
         t.overrun = 0;
         old
-    })?;
-    if deadline.is_some() {
-        super::cputime::timer_armed();
-    }
-    Ok(old)
+    })
 }
 
 /// Whether timer `id`'s signal is still queued for its target; if so,

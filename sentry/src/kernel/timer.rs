@@ -114,13 +114,7 @@ static TIMERS: OnceLock<Timers> = OnceLock::new();
 
 fn timers() -> &'static Timers {
     TIMERS.get_or_init(|| {
-        if let Err(e) = std::thread::Builder::new()
-            .name("itimers".into())
-            .spawn(timer_thread)
-        {
-            // Without the thread timers never fire; everything else works.
-            tracing::warn!("cannot start the interval timer thread: {e}");
-        }
+        crate::kernel::start_service("itimers", timer_thread, "interval timers never fire");
         Timers::default()
     })
 }

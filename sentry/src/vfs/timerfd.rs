@@ -221,13 +221,11 @@ static PENDING: OnceLock<Pending> = OnceLock::new();
 
 fn pending() -> &'static Pending {
     PENDING.get_or_init(|| {
-        if let Err(e) = std::thread::Builder::new()
-            .name("timerfd".into())
-            .spawn(timer_thread)
-        {
-            // Without the thread a blocked reader is only woken by a signal.
-            tracing::warn!("cannot start the timerfd thread: {e}");
-        }
+        crate::kernel::start_service(
+            "timerfd",
+            timer_thread,
+            "a blocked reader is only woken by a signal",
+        );
         Pending::default()
     })
 }
