@@ -20,6 +20,7 @@ mod tcp;
 mod udp;
 
 pub use device::LOOPBACK_MTU;
+pub use ports::EPHEMERAL;
 pub use stack::{Notifier, SockOpts, Stack};
 pub use tcp::TcpSocket;
 pub use udp::{Datagram, UdpSocket};

@@ -93,7 +93,14 @@ int main(void)
     struct sockaddr_in la;
     int l = listener(&la);
     CHECK_EQ(la.sin_family, AF_INET);
-    CHECK(ntohs(la.sin_port) >= 1024);
+    /* Ephemeral ports come from net.ipv4.ip_local_port_range. */
+    FILE *range = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    CHECK(range != NULL);
+    int lo = 0, hi = 0;
+    CHECK_EQ(fscanf(range, "%d %d", &lo, &hi), 2);
+    fclose(range);
+    CHECK(lo >= 1024 && lo < hi);
+    CHECK(ntohs(la.sin_port) >= lo && ntohs(la.sin_port) <= hi);
     CHECK_EQ(la.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
     CHECK_EQ(getint(l, SOL_SOCKET, SO_ACCEPTCONN), 1);
     CHECK_ERR(bind(l, (struct sockaddr *)&la, sizeof(la)), EINVAL);

@@ -276,7 +276,38 @@ fn sys_dir() -> Arc<dyn Inode> {
             ),
         ],
     );
-    dir(100, vec![("fs", fs), ("kernel", kernel_dir), ("vm", vm)])
+    // What the sandbox's sockets use (`vfs/unix.rs`, the netstack).
+    let buf = format!("{}\n", crate::vfs::unix::DEFAULT_BUF);
+    let core = dir(
+        160,
+        vec![
+            ("rmem_default", fixed(161, buf.clone())),
+            ("rmem_max", fixed(162, buf.clone())),
+            (
+                "somaxconn",
+                fixed(163, format!("{}\n", crate::vfs::unix::SOMAXCONN)),
+            ),
+            ("wmem_default", fixed(164, buf.clone())),
+            ("wmem_max", fixed(165, buf)),
+        ],
+    );
+    let ports = netstack::EPHEMERAL;
+    let ipv4 = dir(
+        170,
+        vec![
+            (
+                "ip_local_port_range",
+                fixed(171, format!("{}\t{}\n", ports.start(), ports.end())),
+            ),
+            ("ip_unprivileged_port_start", fixed(172, "1024\n")),
+            ("tcp_fin_timeout", fixed(173, "60\n")),
+        ],
+    );
+    let net = dir(159, vec![("core", core), ("ipv4", ipv4)]);
+    dir(
+        100,
+        vec![("fs", fs), ("kernel", kernel_dir), ("net", net), ("vm", vm)],
+    )
 }
 
 /// Every entry of `/proc`: the fixed files, then one directory per process.
