@@ -1,9 +1,12 @@
 /* Extended attributes on a tmpfs-like filesystem: user.* on files and
  * directories, XATTR_CREATE/REPLACE, size queries, ERANGE/E2BIG limits,
  * namespace rules (EPERM/ENODATA on symlinks and FIFOs, EOPNOTSUPP for an
- * unknown prefix), trusted.* for root only, and procfs having none. */
+ * unknown prefix), trusted.* and security.* writes for CAP_SYS_ADMIN only,
+ * and procfs having none. */
 #include "check.h"
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 static int has_name(const char *list, ssize_t len, const char *name)
@@ -133,6 +136,22 @@ int main(void)
             _exit(0);
         }
         int status;
+        CHECK_EQ(waitpid(pid, &status, 0), pid);
+        CHECK_EXITED(status, 0);
+        /* It is CAP_SYS_ADMIN that counts, not root or DAC override. */
+        pid = CHECK_OK(fork());
+        if (pid == 0) {
+            struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+            struct __user_cap_data_struct d[2] = {{0}};
+            d[0].effective = d[0].permitted = 1u << CAP_DAC_OVERRIDE;
+            CHECK_OK(syscall(SYS_capset, &h, d));
+            CHECK_ERR(getxattr(f, "trusted.t", buf, sizeof(buf)), ENODATA);
+            CHECK_ERR(setxattr(f, "trusted.u", "x", 1, 0), EPERM);
+            CHECK_ERR(setxattr(f, "security.u", "x", 1, 0), EPERM);
+            got = CHECK_OK(listxattr(f, buf, sizeof(buf)));
+            CHECK(!has_name(buf, got, "trusted.t"));
+            _exit(0);
+        }
         CHECK_EQ(waitpid(pid, &status, 0), pid);
         CHECK_EXITED(status, 0);
         CHECK_OK(removexattr(f, "trusted.t"));

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
+use super::caps;
 use super::path::{resolve_at, Ids, MAY_READ, MAY_WRITE};
 use super::{ok, Args, SysResult};
 use crate::kernel::ctx::TaskCtx;
@@ -88,7 +89,11 @@ fn permission(ids: &Ids, st: &Stat, name: &[u8], write: bool) -> Result<(), Errn
     match prefix_ns(name) {
         Some(Ns::Security | Ns::System) => return Ok(()),
         Some(Ns::Trusted) => {
-            return if ids.is_root() { Ok(()) } else { Err(denied) };
+            return if ids.has(caps::CAP_SYS_ADMIN) {
+                Ok(())
+            } else {
+                Err(denied)
+            };
         }
         Some(Ns::User) => {
             let ft = st.file_type();
@@ -159,7 +164,7 @@ fn do_set(t: &TaskCtx, tg: &Target, name: &[u8], value: &[u8], flags: i32) -> Sy
     match resolve_ns(name)? {
         Ns::System => return Err(Errno::EOPNOTSUPP),
         // Without an LSM, `cap_inode_setxattr` wants CAP_SYS_ADMIN.
-        Ns::Security if !ids.is_root() => return Err(Errno::EPERM),
+        Ns::Security if !ids.has(caps::CAP_SYS_ADMIN) => return Err(Errno::EPERM),
         _ => {}
     }
     let inode = tg.inode.as_ref().ok_or(Errno::EOPNOTSUPP)?;
@@ -226,7 +231,7 @@ pub fn sys_fgetxattr(t: &mut TaskCtx, a: &Args) -> SysResult {
 // listxattr
 
 fn do_list(t: &mut TaskCtx, tg: &Target, addr: u64, size: usize) -> SysResult {
-    let root = Ids::fs(t).is_root();
+    let admin = Ids::fs(t).has(caps::CAP_SYS_ADMIN);
     let names = match &tg.inode {
         Some(i) => i.listxattr()?,
         None => Vec::new(),
@@ -234,7 +239,7 @@ fn do_list(t: &mut TaskCtx, tg: &Target, addr: u64, size: usize) -> SysResult {
     let mut out = Vec::new();
     for n in names {
         // Only CAP_SYS_ADMIN sees trusted.* names.
-        if n.starts_with(b"trusted.") && !root {
+        if n.starts_with(b"trusted.") && !admin {
             continue;
         }
         out.extend_from_slice(&n);
@@ -276,7 +281,7 @@ fn do_remove(t: &TaskCtx, tg: &Target, name: &[u8]) -> SysResult {
     permission(&ids, &tg.st, name, true)?;
     match resolve_ns(name)? {
         Ns::System => return Err(Errno::EOPNOTSUPP),
-        Ns::Security if !ids.is_root() => return Err(Errno::EPERM),
+        Ns::Security if !ids.has(caps::CAP_SYS_ADMIN) => return Err(Errno::EPERM),
         _ => {}
     }
     let inode = tg.inode.as_ref().ok_or(Errno::EOPNOTSUPP)?;
