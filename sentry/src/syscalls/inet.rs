@@ -205,14 +205,11 @@ pub fn accept(
         let wq = Arc::new(WaitQueue::new());
         tcp.accept(notifier(&wq)).map(|c| (c, wq))
     })?;
-    let sock = InetSocket::wrap(Transport::Tcp(conn), wq, creds(t));
     if a.0 != 0 {
-        let Transport::Tcp(c) = &sock.transport else {
-            return Err(Errno::EINVAL);
-        };
-        let name = c.peer_addr().map(sockaddr_bytes).unwrap_or_default();
+        let name = conn.peer_addr().map(sockaddr_bytes).unwrap_or_default();
         put_sockaddr(t, a.0, a.1, &name)?;
     }
+    let sock = InetSocket::wrap(Transport::Tcp(conn), wq, creds(t));
     let file = OpenFile::new(None, sock, libc::O_RDWR | (flags & libc::O_NONBLOCK));
     ok(t.fds().alloc(file, flags & libc::O_CLOEXEC != 0, 0)?)
 }
