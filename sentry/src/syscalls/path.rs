@@ -57,11 +57,6 @@ impl Ids {
         cap <= caps::CAP_LAST_CAP && self.caps & (1 << cap) != 0
     }
 
-    /// CAP_DAC_OVERRIDE: what "root" means for file permission bits.
-    pub fn is_root(&self) -> bool {
-        self.has(caps::CAP_DAC_OVERRIDE)
-    }
-
     /// Whether every directory may be searched (CAP_DAC_READ_SEARCH or
     /// CAP_DAC_OVERRIDE).
     fn search_all(&self) -> bool {
